@@ -1,0 +1,91 @@
+# morestack: build BOOTX64.EFI (UEFI loader + embedded kernel), boot it, test it.
+#   make run    build, then boot the shell in QEMU+OVMF on this terminal
+#   make test   build and run every test suite; last line "N passed, N failed"
+#   make image  build/morestack.img, a GPT disk image with an EFI system partition
+#   make clean
+# Missing Debian packages are installed when run as root (tools/deps.sh).
+
+B := build
+CC := gcc
+PYTHON := python3
+
+# ---- the kernel: freestanding, higher half, general registers only ----
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
+	-mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls \
+	-fstack-clash-protection -fno-stack-protector -fcf-protection=none \
+	-Wall -Wextra -Werror -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
+	-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--build-id=none
+
+KERNEL_C := main console format string serial gdt idt trap symbols symbolize frame \
+	pagetable vm memmap lineedit shell efi pic fwcfg
+KERNEL_S := entry trapentry
+KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o)
+
+# ---- the UEFI loader: gnu-efi, position independent, MS ABI for firmware calls ----
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+BOOT_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -mno-red-zone -ffreestanding \
+	-fno-stack-protector -fno-strict-aliasing -DGNU_EFI_USE_MS_ABI \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-MMD -MP
+
+IMAGE := $(B)/morestack.img
+IMAGE_MB := 64
+
+.PHONY: all run test image clean deps unit-test qemu-test
+all: $(IMAGE)
+image: $(IMAGE)
+
+$(B)/.deps-ok: tools/packages.txt tools/deps.sh
+	@tools/deps.sh check
+	@mkdir -p $(B) && touch $@
+deps: $(B)/.deps-ok
+
+$(B)/kernel/%.o: kernel/%.c $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(B)/kernel/%.o: kernel/%.S $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+# kernel.elf keeps DWARF for GDB; the copy embedded in the loader keeps only symbols.
+$(B)/kernel.elf: $(KERNEL_OBJ) kernel/kernel.ld
+	$(CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) -o $@
+$(B)/kernel.sym.elf: $(B)/kernel.elf
+	objcopy --strip-debug $< $@
+
+$(B)/boot/%.o: boot/%.c $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"; $(CC) $(BOOT_CFLAGS) -c $< -o $@
+$(B)/boot/kernel_blob.o: boot/kernel_blob.S $(B)/kernel.sym.elf
+	@mkdir -p $(dir $@)
+	$(CC) -c -DKERNEL_ELF='"$(B)/kernel.sym.elf"' $< -o $@
+
+$(B)/boot/loader.so: $(B)/boot/loader.o $(B)/boot/kernel_blob.o
+	ld -shared -Bsymbolic -nostdlib -znocombreloc -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $^ -o $@ -L$(EFI_LIB) -lefi -lgnuefi
+$(B)/BOOTX64.EFI: $(B)/boot/loader.so
+	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+		-j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+# A GPT disk with one FAT32 EFI system partition from sector 2048 to the last
+# usable sector (the backup GPT takes the last 33): boots in QEMU and, written
+# to a USB stick, on a PC.
+$(IMAGE): $(B)/BOOTX64.EFI
+	rm -f $@.tmp
+	truncate -s $(IMAGE_MB)M $@.tmp
+	sgdisk --clear --new=1:2048:0 --typecode=1:ef00 --change-name=1:MORESTACK $@.tmp >/dev/null
+	mformat -i $@.tmp@@1M -F -c 1 -v MORESTACK -T $$(( $(IMAGE_MB) * 2048 - 34 - 2048 + 1 )) ::
+	mmd -i $@.tmp@@1M ::/EFI ::/EFI/BOOT
+	mcopy -i $@.tmp@@1M $< ::/EFI/BOOT/BOOTX64.EFI
+	mv $@.tmp $@
+
+run: $(IMAGE)
+	$(PYTHON) ovmf/qemu.py run $(IMAGE)
+
+clean:
+	rm -rf $(B)
+
+-include $(KERNEL_OBJ:.o=.d) $(B)/boot/loader.d

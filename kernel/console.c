@@ -1,0 +1,35 @@
+/*
+ * console.c: where the kernel's text goes. Today the serial line; the GOP
+ * framebuffer console joins here, so every printer calls console_write.
+ */
+#include "console.h"
+#include "format.h"
+#include "serial.h"
+
+void console_write(const char *s, unsigned long n)
+{
+	serial_write(s, n);
+}
+
+void kvprintf(const char *fmt, va_list ap)
+{
+	char buf[512];
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = kvsnprintf(buf, sizeof buf, fmt, ap2);
+	va_end(ap2);
+	if (n < (int)sizeof buf) {
+		console_write(buf, (unsigned long)n);
+		return;
+	}
+	console_write(buf, sizeof buf - 1);
+	console_write("...[cut]\n", 9);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,8 @@
+#ifndef MORESTACK_FORMAT_H
+#define MORESTACK_FORMAT_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+int kvsnprintf(char *buf, size_t cap, const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#endif

@@ -1,0 +1,155 @@
+/*
+ * frame.c: the physical frame allocator (see frame.h for the design).
+ * Pure C; the kernel glue that feeds it the UEFI memory map is in vm.c.
+ * Physical address 0 is never handed out, so 0 can mean "no frame".
+ */
+#include "frame.h"
+
+#include "kstring.h"
+
+#define FRAME 4096ULL
+#define BITS 64
+
+/* Bytes of bitmap needed to cover physical addresses [lo, hi). */
+size_t frame_bitmap_bytes(uint64_t lo, uint64_t hi)
+{
+	uint64_t frames = (hi + FRAME - 1) / FRAME - lo / FRAME;
+	return (size_t)((frames + BITS - 1) / BITS * 8);
+}
+
+/* Covers [lo, hi) with every frame marked in use; add free RAM with frame_add_free. */
+void frame_init(struct frame_allocator *fa, uint64_t lo, uint64_t hi, uint64_t *bitmap)
+{
+	fa->bitmap = bitmap;
+	fa->first = lo / FRAME;
+	fa->count = (hi + FRAME - 1) / FRAME - fa->first;
+	fa->free = fa->managed = fa->hint = 0;
+	memset(bitmap, 0, frame_bitmap_bytes(lo, hi));
+}
+
+static int get(const struct frame_allocator *fa, uint64_t i)
+{
+	return (fa->bitmap[i / BITS] >> (i % BITS)) & 1;
+}
+
+static void set(struct frame_allocator *fa, uint64_t i, int v)
+{
+	if (v)
+		fa->bitmap[i / BITS] |= 1ULL << (i % BITS);
+	else
+		fa->bitmap[i / BITS] &= ~(1ULL << (i % BITS));
+}
+
+/* Clips [base, base+size) to whole frames inside the bitmap; returns frame indexes. */
+static int clip(const struct frame_allocator *fa, uint64_t base, uint64_t size, uint64_t *from,
+		uint64_t *to)
+{
+	uint64_t a = (base + FRAME - 1) / FRAME, b = (base + size) / FRAME;
+	if (base + size < base) /* wraps: take all up to the top */
+		b = ~0ULL / FRAME;
+	if (a < fa->first) a = fa->first;
+	if (b > fa->first + fa->count) b = fa->first + fa->count;
+	if (a == 0 && fa->first == 0) a = 1; /* frame 0 stays in use forever */
+	if (a >= b)
+		return 0;
+	*from = a - fa->first;
+	*to = b - fa->first;
+	return 1;
+}
+
+/* Marks the whole frames inside [base, base+size) free. Returns how many changed. */
+uint64_t frame_add_free(struct frame_allocator *fa, uint64_t base, uint64_t size)
+{
+	uint64_t from, to, n = 0;
+	if (!clip(fa, base, size, &from, &to))
+		return 0;
+	for (uint64_t i = from; i < to; i++)
+		if (!get(fa, i)) {
+			set(fa, i, 1);
+			n++;
+		}
+	fa->free += n;
+	fa->managed += n;
+	return n;
+}
+
+/* Marks every frame touching [base, base+size) in use. Returns how many changed. */
+uint64_t frame_reserve(struct frame_allocator *fa, uint64_t base, uint64_t size)
+{
+	uint64_t lo = base & ~(FRAME - 1);
+	uint64_t hi = (base + size + FRAME - 1) & ~(FRAME - 1);
+	uint64_t from, to, n = 0;
+	if (!clip(fa, lo, hi - lo, &from, &to))
+		return 0;
+	for (uint64_t i = from; i < to; i++)
+		if (get(fa, i)) {
+			set(fa, i, 0);
+			n++;
+		}
+	fa->free -= n;
+	fa->managed -= n;
+	return n;
+}
+
+/* Returns the physical address of a free frame, now in use, or 0 if none is left. */
+uint64_t frame_alloc(struct frame_allocator *fa)
+{
+	uint64_t words = (fa->count + BITS - 1) / BITS;
+	for (uint64_t k = 0; k < words; k++) {
+		uint64_t w = (fa->hint + k) % words;
+		if (fa->bitmap[w]) {
+			uint64_t i = w * BITS + (uint64_t)__builtin_ctzll(fa->bitmap[w]);
+			set(fa, i, 0);
+			fa->free--;
+			fa->hint = w;
+			return (fa->first + i) * FRAME;
+		}
+	}
+	return 0;
+}
+
+/* Returns the address of n physically contiguous free frames, now in use, or 0. */
+uint64_t frame_alloc_run(struct frame_allocator *fa, uint64_t n)
+{
+	if (n == 0 || n > fa->free)
+		return 0;
+	uint64_t run = 0;
+	for (uint64_t i = 0; i < fa->count; i++) {
+		if (!fa->bitmap[i / BITS] && i % BITS == 0 && i + BITS <= fa->count) {
+			run = 0;
+			i += BITS - 1;
+			continue;
+		}
+		run = get(fa, i) ? run + 1 : 0;
+		if (run == n) {
+			uint64_t start = i + 1 - n;
+			for (uint64_t j = start; j <= i; j++)
+				set(fa, j, 0);
+			fa->free -= n;
+			return (fa->first + start) * FRAME;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Gives a frame back. Returns 0, or -1 if phys is not a frame this
+ * allocator handed out (unaligned, outside the bitmap, or already free).
+ */
+int frame_free(struct frame_allocator *fa, uint64_t phys)
+{
+	uint64_t f = phys / FRAME;
+	if (phys % FRAME || phys == 0 || f < fa->first || f - fa->first >= fa->count ||
+	    get(fa, f - fa->first))
+		return -1;
+	set(fa, f - fa->first, 1);
+	fa->free++;
+	return 0;
+}
+
+/* Returns 1 if the frame at phys is free, 0 if in use or outside. */
+int frame_is_free(const struct frame_allocator *fa, uint64_t phys)
+{
+	uint64_t f = phys / FRAME;
+	return f >= fa->first && f - fa->first < fa->count && get(fa, f - fa->first);
+}

@@ -1,0 +1,15 @@
+#ifndef MORESTACK_GDT_H
+#define MORESTACK_GDT_H
+#include <stdint.h>
+
+#define SEG_KCODE 0x08
+#define SEG_KDATA 0x10
+#define SEG_TSS 0x28 /* takes two slots */
+
+/* Interrupt Stack Table slots (1-based, as the IDT names them). */
+enum { IST_DF = 1, IST_NMI, IST_MC, IST_PF, IST_COUNT = 4 };
+#define IST_STACK_SIZE 16384
+
+void gdt_init(void);
+void ist_range(int n, uint64_t *lo, uint64_t *hi);
+#endif

@@ -1,0 +1,55 @@
+/*
+ * idt.c: the Interrupt Descriptor Table (Intel SDM vol. 3A, 6.14.1).
+ *
+ * 256 interrupt gates, one per vector, each pointing at its 16-byte stub in
+ * trapentry.S. Interrupt gates clear IF on entry. Four exceptions switch to
+ * a stack of their own through the TSS's Interrupt Stack Table: #DF and #MC
+ * (the current stack may be garbage), NMI (may arrive anywhere), and #PF
+ * (may be caused by running out of the current stack).
+ */
+#include <stdint.h>
+
+#include "gdt.h"
+#include "trap.h"
+
+struct gate {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint8_t ist;   /* bits 0-2: IST slot, 0 = stay on the current stack */
+	uint8_t type;  /* 0x8e: present, ring 0, 64-bit interrupt gate */
+	uint16_t offset_mid;
+	uint32_t offset_hi;
+	uint32_t reserved;
+} __attribute__((packed));
+
+extern char trap_stubs[];
+static struct gate idt[256];
+
+static void set_gate(int vector, int ist)
+{
+	uint64_t addr = (uint64_t)(trap_stubs + 16 * vector);
+	idt[vector] = (struct gate){
+		.offset_lo = addr & 0xffff,
+		.selector = SEG_KCODE,
+		.ist = (uint8_t)ist,
+		.type = 0x8e,
+		.offset_mid = (addr >> 16) & 0xffff,
+		.offset_hi = (uint32_t)(addr >> 32),
+	};
+}
+
+/* Fills and loads the IDT. Called once at boot, after gdt_init. */
+void idt_init(void)
+{
+	for (int v = 0; v < 256; v++)
+		set_gate(v, 0);
+	set_gate(T_DOUBLE_FAULT, IST_DF);
+	set_gate(T_NMI, IST_NMI);
+	set_gate(T_MACHINE_CHECK, IST_MC);
+	set_gate(T_PAGE_FAULT, IST_PF);
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = { sizeof idt - 1, (uint64_t)idt };
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}

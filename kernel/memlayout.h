@@ -1,0 +1,56 @@
+/*
+ * memlayout.h: the whole virtual address space of morestack, in one place.
+ *
+ * x86-64 4-level paging translates 48-bit virtual addresses; bits 63..48
+ * must copy bit 47 ("canonical"), which splits the space in two halves:
+ *
+ *   0xffffffffffffffff +--------------------------------+
+ *                      | kernel image (text, rodata,    |  KERNEL_BASE: linked here,
+ *                      | data, bss), at -2 GiB          |  -mcmodel=kernel
+ *   0xffffffff80000000 +--------------------------------+
+ *                      | ...                            |
+ *   0xffffe00000000000 +--------------------------------+
+ *                      | kernel stacks, each with an    |  KSTACK_BASE
+ *                      | unmapped guard page below      |
+ *   0xffffd00000000000 +--------------------------------+
+ *                      | ...                            |
+ *   0xffff800000000000 +--------------------------------+
+ *                      | direct map of all physical RAM |  PHYS_OFFSET: phys p is
+ *                      | (RW, NX), up to 64 TiB         |  at PHYS_OFFSET + p
+ *   0xffff800000000000 +--------------------------------+
+ *                      | non-canonical hole             |
+ *   0x00007fffffffffff +--------------------------------+
+ *                      | UEFI runtime services regions, |  identity mapped: we never
+ *                      | identity mapped (phys == virt) |  call SetVirtualAddressMap
+ *                      | nothing else; page 0 unmapped  |
+ *   0x0000000000000000 +--------------------------------+
+ *
+ * The task-stack region of the runtime gets its own slot here when the
+ * runtime lands, far from any plausible integer value.
+ */
+#ifndef MORESTACK_MEMLAYOUT_H
+#define MORESTACK_MEMLAYOUT_H
+
+#define PAGE_SIZE 4096UL
+#define PAGE_SHIFT 12
+#define LARGE_PAGE_SIZE (2UL << 20) /* a 2 MiB page: one page-directory entry */
+
+/* Direct map: every byte of physical RAM, readable and writable, never executable. */
+#define PHYS_OFFSET 0xffff800000000000UL
+#define PHYS_MAP_MAX (64UL << 40)
+
+/* Kernel stacks: KSTACK_SLOT bytes of virtual space each, the lowest page of
+ * every slot never mapped, so running off the bottom faults at once. */
+#define KSTACK_BASE 0xffffd00000000000UL
+#define KSTACK_SLOT (1UL << 20)
+
+/* Kernel image, linked at this address (see kernel/kernel.ld). */
+#define KERNEL_BASE 0xffffffff80000000UL
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+static inline void *phys_to_virt(uint64_t phys) { return (void *)(phys + PHYS_OFFSET); }
+static inline uint64_t virt_to_phys_direct(const void *v) { return (uint64_t)v - PHYS_OFFSET; }
+#endif
+
+#endif

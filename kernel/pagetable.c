@@ -1,0 +1,192 @@
+/*
+ * pagetable.c: building, walking and auditing x86-64 4-level page tables.
+ *
+ * A canonical virtual address splits into four 9-bit table indexes and a
+ * 12-bit offset (Intel SDM vol. 3A, figure 4-8):
+ *
+ *   63    48 47   39 38   30 29   21 20   12 11        0
+ *   | sign  | PML4  | PDPT  |  PD   |  PT   |  offset  |
+ *
+ * A PDPTE with PS set maps 1 GiB, a PDE with PS set maps 2 MiB. Rights
+ * combine over the levels: a page is writable only if every entry on the
+ * way has W, executable only if none has NX. We give upper levels P|W and
+ * no NX, so the leaf alone decides. Pure C, tested on the host.
+ */
+#include "pagetable.h"
+
+#include "format.h"
+
+static unsigned index_of(uint64_t va, int level)
+{
+	return (unsigned)((va >> (12 + 9 * (level - 1))) & 511);
+}
+
+static uint64_t *table(const struct pt_env *env, uint64_t phys)
+{
+	return env->phys_to_virt(env->ctx, phys);
+}
+
+/* Bits 63..47 all equal: the only addresses the CPU translates. */
+int va_is_canonical(uint64_t va)
+{
+	uint64_t top = va >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
+/* Returns the entry for va at level `level`, creating missing tables above it. */
+static uint64_t *entry_for(const struct pt_env *env, uint64_t pml4, uint64_t va, int level,
+			   int create)
+{
+	uint64_t t = pml4;
+	for (int l = 4; l > level; l--) {
+		uint64_t *e = &table(env, t)[index_of(va, l)];
+		if (!(*e & PTE_P)) {
+			if (!create)
+				return NULL;
+			uint64_t f = env->alloc_frame(env->ctx);
+			if (!f)
+				return NULL;
+			*e = f | PTE_P | PTE_W;
+		} else if (*e & PTE_PS) {
+			return NULL; /* a large page is in the way */
+		}
+		t = *e & PTE_ADDR;
+	}
+	return &table(env, t)[index_of(va, level)];
+}
+
+/*
+ * Maps [va, va+size) to [pa, pa+size) with the given leaf bits (PTE_P is
+ * added). With PT_MAP_LARGE, uses 2 MiB pages where va, pa and the
+ * remaining size allow. Fails with PT_EXISTS rather than replace a mapping.
+ */
+int pt_map(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t pa, uint64_t size,
+	   uint64_t flags, int options)
+{
+	if ((va | pa | size) & 0xfff || !va_is_canonical(va) || !va_is_canonical(va + size - 1))
+		return PT_BADARG;
+	flags = (flags & ~PTE_ADDR & ~PTE_PS) | PTE_P;
+	uint64_t done = 0;
+	while (done < size) {
+		uint64_t v = va + done, p = pa + done, left = size - done;
+		int large = (options & PT_MAP_LARGE) && !(v & (LARGE_2M - 1)) &&
+			    !(p & (LARGE_2M - 1)) && left >= LARGE_2M;
+		uint64_t *e = entry_for(env, pml4, v, large ? 2 : 1, 1);
+		if (!e) {
+			/* Distinguish "a large page is in the way" from out of memory. */
+			struct pt_walk w;
+			pt_walk(env, pml4, v, &w);
+			return w.mapped ? PT_EXISTS : PT_NOMEM;
+		}
+		if (*e & PTE_P)
+			return PT_EXISTS;
+		*e = p | flags | (large ? PTE_PS : 0);
+		done += large ? LARGE_2M : 4096;
+	}
+	return PT_OK;
+}
+
+/* Removes the 4 KiB mappings of [va, va+size). Does not flush the TLB. */
+int pt_unmap(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size)
+{
+	if ((va | size) & 0xfff)
+		return PT_BADARG;
+	for (uint64_t off = 0; off < size; off += 4096) {
+		uint64_t *e = entry_for(env, pml4, va + off, 1, 0);
+		if (e)
+			*e = 0;
+	}
+	return PT_OK;
+}
+
+/* Sets and clears bits of the 4 KiB leaf entry of va. Does not flush the TLB. */
+int pt_set_flags(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t set, uint64_t clear)
+{
+	uint64_t *e = entry_for(env, pml4, va, 1, 0);
+	if (!e || !(*e & PTE_P))
+		return PT_BADARG;
+	*e = (*e & ~clear) | set;
+	return PT_OK;
+}
+
+/* Walks the tables for va and records each entry and the effective rights. */
+void pt_walk(const struct pt_env *env, uint64_t pml4, uint64_t va, struct pt_walk *w)
+{
+	uint64_t t = pml4;
+	int writable = 1, executable = 1, user = 1;
+	w->steps = 0;
+	w->mapped = 0;
+	for (int level = 4; level >= 1; level--) {
+		uint64_t e = table(env, t)[index_of(va, level)];
+		w->step[w->steps++] = (struct pt_step){ level, index_of(va, level), t, e };
+		if (!(e & PTE_P))
+			return;
+		writable &= !!(e & PTE_W);
+		executable &= !(e & PTE_NX);
+		user &= !!(e & PTE_U);
+		int leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
+		if (leaf) {
+			uint64_t size = 1ULL << (12 + 9 * (level - 1));
+			w->mapped = 1;
+			w->page_size = size;
+			w->phys = (e & PTE_ADDR & ~(size - 1)) + (va & (size - 1));
+			w->writable = writable;
+			w->executable = executable;
+			w->user = user;
+			return;
+		}
+		t = e & PTE_ADDR;
+	}
+}
+
+static uint64_t sign_extend(uint64_t va)
+{
+	return va & (1ULL << 47) ? va | 0xffff000000000000ULL : va;
+}
+
+static uint64_t visit(const struct pt_env *env, uint64_t t, int level, uint64_t base, int w, int x,
+		      void (*fn)(void *, const struct pt_leaf *), void *arg)
+{
+	uint64_t leaves = 0, *tab = table(env, t);
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = tab[i];
+		if (!(e & PTE_P))
+			continue;
+		uint64_t va = sign_extend(base | ((uint64_t)i << (12 + 9 * (level - 1))));
+		int ew = w && (e & PTE_W), ex = x && !(e & PTE_NX);
+		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
+			uint64_t size = 1ULL << (12 + 9 * (level - 1));
+			struct pt_leaf leaf = { va, e & PTE_ADDR & ~(size - 1), size, e, ew, ex };
+			fn(arg, &leaf);
+			leaves++;
+		} else {
+			leaves += visit(env, e & PTE_ADDR, level - 1, va, ew, ex, fn, arg);
+		}
+	}
+	return leaves;
+}
+
+/* Calls fn for every present leaf mapping, in address order; returns how many. */
+uint64_t pt_for_each(const struct pt_env *env, uint64_t pml4,
+		     void (*fn)(void *arg, const struct pt_leaf *leaf), void *arg)
+{
+	return visit(env, pml4, 4, 0, 1, 1, fn, arg);
+}
+
+/* Writes the bits of a paging entry in words, e.g. "present, writable, no-execute". */
+const char *pt_describe(uint64_t e, int level, char *buf, unsigned long cap)
+{
+	if (!(e & PTE_P)) {
+		ksnprintf(buf, cap, "not present");
+		return buf;
+	}
+	int leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
+	ksnprintf(buf, cap, "present, %s, %s, %s%s%s%s%s%s%s", e & PTE_W ? "writable" : "read-only",
+		  e & PTE_U ? "user" : "supervisor only", e & PTE_NX ? "no-execute" : "executable",
+		  e & PTE_PCD ? ", cache disabled" : "", e & PTE_PWT ? ", write-through" : "",
+		  e & PTE_A ? ", accessed" : "", leaf && (e & PTE_D) ? ", dirty" : "",
+		  leaf && (e & PTE_G) ? ", global" : "",
+		  !leaf ? ", points to a table"
+			: level == 3 ? ", 1 GiB page" : level == 2 ? ", 2 MiB page" : ", 4 KiB page");
+	return buf;
+}

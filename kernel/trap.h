@@ -1,0 +1,39 @@
+#ifndef MORESTACK_TRAP_H
+#define MORESTACK_TRAP_H
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What trapentry.S leaves on the stack; lowest address first. */
+struct trapframe {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+#define T_DIVIDE 0
+#define T_NMI 2
+#define T_BREAKPOINT 3
+#define T_INVALID_OPCODE 6
+#define T_DOUBLE_FAULT 8
+#define T_GP 13
+#define T_PAGE_FAULT 14
+#define T_MACHINE_CHECK 18
+#define T_IRQ0 32 /* the 8259 PICs are remapped to 32..47 */
+
+void idt_init(void);
+void trap(struct trapframe *tf);
+
+/*
+ * A page-fault hook returns true when it resolved the fault (the faulting
+ * instruction is retried). It runs on the #PF IST stack: it must not fault,
+ * allocate from the faulting stack, or take a lock a task may hold.
+ */
+typedef bool (*page_fault_hook)(struct trapframe *tf, uint64_t addr);
+void trap_set_page_fault_hook(page_fault_hook hook);
+
+typedef void (*irq_handler)(int irq);
+void trap_set_irq_handler(int irq, irq_handler h);
+
+_Noreturn void kernel_fault(struct trapframe *tf, const char *why);
+#endif

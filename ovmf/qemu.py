@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""QEMU + OVMF launch configuration for morestack: the one place that knows
+the firmware files and QEMU flags. `make run`, the test harness and the
+benchmarks all build their command lines here.
+
+    python3 ovmf/qemu.py run IMAGE [--machine q35|pc] [--memory 1G] [--icount]
+    python3 ovmf/qemu.py cmdline IMAGE ...   # print the command, don't run it
+
+The firmware comes from Debian's `ovmf` package; each run gets a fresh
+copy of the variable store, so no run sees another's boot entries.
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+OVMF_DIR = "/usr/share/OVMF"
+OVMF_CODE = os.path.join(OVMF_DIR, "OVMF_CODE_4M.fd")
+OVMF_VARS = os.path.join(OVMF_DIR, "OVMF_VARS_4M.fd")
+QEMU = "qemu-system-x86_64"
+
+# isa-debug-exit: the kernel writes v to port 0xf4 and QEMU exits with (v << 1) | 1.
+EXIT_KERNEL_FAULT = (0x31 << 1) | 1  # 99, see QEMU_EXIT_KERNEL_FAULT in kernel/kernel.h
+
+
+def fresh_vars(workdir):
+    """Copies the pristine OVMF variable store into workdir; returns its path."""
+    path = os.path.join(workdir, "OVMF_VARS.fd")
+    shutil.copyfile(OVMF_VARS, path)
+    return path
+
+
+def command(image, workdir, machine="q35", memory="512M", test=False, icount=False,
+            gdb=False, serial="stdio", extra=()):
+    """The QEMU argument list that boots image (a raw disk with an ESP) under OVMF.
+
+    test=True adds the exit device, the fw_cfg flag that makes kernel faults
+    end QEMU with EXIT_KERNEL_FAULT, and -no-reboot (a reboot ends QEMU).
+    """
+    for f in (OVMF_CODE, OVMF_VARS):
+        if not os.path.exists(f):
+            sys.exit(f"qemu.py: {f} is missing: install Debian's ovmf package "
+                     "(tools/deps.sh check)")
+    args = [QEMU, "-machine", f"{machine},accel=tcg", "-m", memory, "-smp", "1",
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={fresh_vars(workdir)}",
+            "-drive", f"format=raw,file={image},snapshot=on",
+            "-nic", "none", "-serial", serial]
+    if test:
+        args += ["-display", "none", "-monitor", "none", "-no-reboot",
+                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                 "-fw_cfg", "name=opt/morestack/exit-on-fault,string=1"]
+    if icount:
+        args += ["-icount", "shift=0"]
+    if gdb:
+        args += ["-s", "-S"]
+    return args + list(extra)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("action", choices=["run", "cmdline"])
+    ap.add_argument("image")
+    ap.add_argument("--machine", default="q35", choices=["q35", "pc"])
+    ap.add_argument("--memory", default="512M")
+    ap.add_argument("--icount", action="store_true")
+    ap.add_argument("--gdb", action="store_true")
+    a = ap.parse_args()
+    if not os.path.exists(a.image):
+        sys.exit(f"qemu.py: no image {a.image}: run make first")
+    workdir = tempfile.mkdtemp(prefix="morestack-qemu-")
+    try:
+        # -nographic puts the serial line and QEMU's monitor on this terminal.
+        args = command(a.image, workdir, a.machine, a.memory, icount=a.icount, gdb=a.gdb,
+                       serial="mon:stdio", extra=["-nographic"])
+        if a.action == "cmdline":
+            print(" ".join(args))
+            return 0
+        print("morestack: booting in QEMU; quit with Ctrl-A then X "
+              "(or type 'poweroff' at the prompt)", flush=True)
+        return os.spawnvp(os.P_WAIT, args[0], args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
