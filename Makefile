@@ -35,6 +35,7 @@ IMAGE := $(B)/morestack.img
 IMAGE_MB := 64
 
 .PHONY: all run test image clean deps unit-test qemu-test
+RESULTS := $(B)/results
 all: $(IMAGE)
 image: $(IMAGE)
 
@@ -84,6 +85,22 @@ $(IMAGE): $(B)/BOOTX64.EFI
 
 run: $(IMAGE)
 	$(PYTHON) ovmf/qemu.py run $(IMAGE)
+
+# Every suite runs even if an earlier one failed; the summary decides.
+SUITES := unit qemu
+test: $(B)/.deps-ok
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	-@$(MAKE) --no-print-directory unit-test
+	-@$(MAKE) --no-print-directory qemu-test
+	@echo "== summary"
+	@$(PYTHON) tools/summary.py $(RESULTS) $(SUITES)
+
+# QEMU suites: boot the image once per test file, files in parallel.
+qemu-test: $(IMAGE)
+	@mkdir -p $(RESULTS)
+	$(PYTHON) tests/qemu/run.py --image $(IMAGE) --counts $(RESULTS)/qemu.counts
+
+include tests/unit/unit.mk
 
 clean:
 	rm -rf $(B)

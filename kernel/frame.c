@@ -44,7 +44,9 @@ static void set(struct frame_allocator *fa, uint64_t i, int v)
 static int clip(const struct frame_allocator *fa, uint64_t base, uint64_t size, uint64_t *from,
 		uint64_t *to)
 {
-	uint64_t a = (base + FRAME - 1) / FRAME, b = (base + size) / FRAME;
+	/* Round base up without computing base + FRAME - 1: near 2^64 that
+	 * wraps to a small address and would free the whole bitmap. */
+	uint64_t a = base / FRAME + (base % FRAME != 0), b = (base + size) / FRAME;
 	if (base + size < base) /* wraps: take all up to the top */
 		b = ~0ULL / FRAME;
 	if (a < fa->first) a = fa->first;
@@ -76,8 +78,10 @@ uint64_t frame_add_free(struct frame_allocator *fa, uint64_t base, uint64_t size
 /* Marks every frame touching [base, base+size) in use. Returns how many changed. */
 uint64_t frame_reserve(struct frame_allocator *fa, uint64_t base, uint64_t size)
 {
+	/* An end past 2^64 means "to the top"; rounding it up must not wrap to 0. */
+	uint64_t end = base + size < base ? ~0ULL : base + size;
 	uint64_t lo = base & ~(FRAME - 1);
-	uint64_t hi = (base + size + FRAME - 1) & ~(FRAME - 1);
+	uint64_t hi = end > ~0ULL - (FRAME - 1) ? ~0ULL : (end + FRAME - 1) & ~(FRAME - 1);
 	uint64_t from, to, n = 0;
 	if (!clip(fa, lo, hi - lo, &from, &to))
 		return 0;

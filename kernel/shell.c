@@ -163,6 +163,19 @@ __attribute__((noinline)) static uint64_t overflow_stack(uint64_t depth)
 	return overflow_stack(depth + 1) + pad[0];
 }
 
+/*
+ * A frame larger than the whole stack slot. Without -fstack-clash-protection
+ * its first store would land far below the guard, maybe in other memory;
+ * with it, the prologue touches every page on the way down and faults on
+ * the first guard page.
+ */
+__attribute__((noinline)) static uint64_t big_frame(void)
+{
+	volatile char big[3 << 19]; /* 1.5 MiB */
+	big[0] = 1;
+	return big[0];
+}
+
 static void cmd_crash(int argc, char **argv)
 {
 	const char *k = argc == 2 ? argv[1] : "";
@@ -175,16 +188,21 @@ static void cmd_crash(int argc, char **argv)
 		((void (*)(void))&data_word)();
 	else if (strcmp(k, "ud") == 0)
 		__asm__ volatile("ud2");
-	else if (strcmp(k, "div0") == 0)
-		kprintf("%lu\n", 1 / zero);
+	else if (strcmp(k, "div0") == 0) {
+		uint64_t hi = 0, lo = 1, d = zero; /* in asm: gcc would fold 1/x into a compare */
+		__asm__ volatile("divq %2" : "+a"(lo), "+d"(hi) : "r"(d));
+		kprintf("%lu\n", lo);
+	}
 	else if (strcmp(k, "gp") == 0)
 		kprintf("%lu\n", *(volatile uint64_t *)0x8000000000000000ULL);
 	else if (strcmp(k, "overflow") == 0)
 		kprintf("%lu\n", overflow_stack(0));
+	else if (strcmp(k, "bigframe") == 0)
+		kprintf("%lu\n", big_frame());
 	else if (strcmp(k, "bp") == 0)
 		__asm__ volatile("int3");
 	else {
-		kprintf("crash: usage: crash null|rodata|nx|ud|div0|gp|overflow|bp\n"
+		kprintf("crash: usage: crash null|rodata|nx|ud|div0|gp|overflow|bigframe|bp\n"
 			"  each one faults in the kernel on purpose and stops the machine\n");
 		return;
 	}
@@ -197,7 +215,8 @@ static const struct command commands[] = {
 	{ "pt", "ADDR", "walk the page tables for a virtual address", cmd_pt },
 	{ "wx", "", "audit live page tables: no page writable and executable", cmd_wx },
 	{ "version", "", "build, firmware and machine facts", cmd_version },
-	{ "crash", "KIND", "fault on purpose (null, rodata, nx, ud, div0, gp, overflow, bp)", cmd_crash },
+	{ "crash", "KIND", "fault on purpose (null, rodata, nx, ud, div0, gp, overflow,\n"
+					"                         bigframe, bp)", cmd_crash },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },
 	{ "poweroff", "", "switch the machine off (UEFI ResetSystem)", cmd_poweroff },
 	{ NULL, NULL, NULL, NULL },

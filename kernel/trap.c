@@ -34,12 +34,12 @@ void trap_set_irq_handler(int irq, irq_handler h) { irq_handlers[irq] = h; }
 /* The #PF error code in words (Intel SDM vol. 3A, 4.7, figure 4-12). */
 static void print_page_fault_cause(uint64_t err, uint64_t cr2)
 {
-	kprintf("  cause: %s %s %s in %s mode%s%s%s\n",
-		err & 0x10 ? "instruction fetch from" : err & 0x2 ? "write to" : "read from",
-		err & 0x1 ? "a present page" : "a non-present page",
-		err & 0x1 ? (err & 0x10 ? "(no-execute)" : err & 0x2 ? "(read-only)" : "(protection)")
-			  : "",
-		err & 0x4 ? "user" : "supervisor",
+	const char *access = err & 0x10 ? "instruction fetch from" : err & 0x2 ? "write to" : "read from";
+	const char *page = !(err & 0x1)   ? "a non-present page"
+			   : err & 0x10   ? "a present page (no-execute)"
+			   : err & 0x2    ? "a present page (read-only)"
+					  : "a present page (protection)";
+	kprintf("  cause: %s %s in %s mode%s%s%s\n", access, page, err & 0x4 ? "user" : "supervisor",
 		err & 0x8 ? ", a reserved bit set in a paging entry" : "",
 		err & 0x20 ? ", protection-key violation" : "",
 		err & 0x40 ? ", shadow-stack access" : "");
