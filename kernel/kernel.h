@@ -64,6 +64,7 @@ _Noreturn void machine_poweroff(void);
 void pic_init(void);
 void pic_unmask(int irq);
 void pic_eoi(int irq);
+bool pic_spurious(int irq);
 
 /* fwcfg.c: QEMU's firmware configuration device */
 bool fwcfg_present(void);

@@ -43,6 +43,25 @@ void pic_unmask(int irq)
 	write_mask();
 }
 
+/*
+ * IRQ 7 (and 15) also arrive spuriously: when a line drops before the CPU
+ * acknowledges it, the PIC sends its lowest-priority vector anyway, without
+ * setting the in-service bit. Such an IRQ gets no EOI, except that a
+ * spurious IRQ 15 still needs one at the master, which saw a real IRQ 2.
+ */
+bool pic_spurious(int irq)
+{
+	if (irq != 7 && irq != 15)
+		return false;
+	uint16_t port = irq == 7 ? PIC1 : PIC2;
+	outb(port, 0x0b); /* OCW3: next read returns the in-service register */
+	if (inb(port) & 0x80)
+		return false;
+	if (irq == 15)
+		outb(PIC1, 0x20);
+	return true;
+}
+
 void pic_eoi(int irq)
 {
 	if (irq >= 8)

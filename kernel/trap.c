@@ -99,7 +99,8 @@ void trap(struct trapframe *tf)
 {
 	if (tf->vector >= T_IRQ0 && tf->vector < T_IRQ0 + 16) {
 		int irq = (int)(tf->vector - T_IRQ0);
-		/* IRQ 7 and 15 also arrive spuriously; the PIC's in-service bit tells. */
+		if (pic_spurious(irq))
+			return;
 		if (irq_handlers[irq])
 			irq_handlers[irq](irq);
 		pic_eoi(irq);

@@ -53,6 +53,8 @@ def run_job(image, logdir, job):
     try:
         try:
             m.boot()
+            print("  boot %s: prompt after %.1f s wall (%s, %s)" %
+                  (name, m.boot_seconds, m.machine, m.memory), flush=True)
         except harness.TestFailure as e:
             msg = "boot failed: %s\n  serial log tail:\n%s" % (e, harness.indent(m.tail()))
             return [("%s::%s" % (name.split(".")[0], t[0]), False, msg, 0) for t in tests]
