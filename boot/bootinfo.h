@@ -4,8 +4,9 @@
  * The loader fills one struct boot_info in a page of EfiLoaderData, exits
  * boot services, loads its bootstrap page tables and jumps to the kernel's
  * _start with the struct's physical address in %rdi. The bootstrap tables
- * map physical memory twice (identity, and at PHYS_OFFSET) with 2 MiB pages,
- * and the kernel image at KERNEL_BASE; the kernel replaces them at once.
+ * map physical memory twice with 2 MiB pages (identity read-only, and at
+ * PHYS_OFFSET read/write + NX) and the kernel image at KERNEL_BASE with
+ * its segments' rights; the kernel replaces them as soon as it can.
  * Every address here is physical unless its name says virt.
  */
 #ifndef MORESTACK_BOOTINFO_H

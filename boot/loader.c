@@ -7,8 +7,8 @@
  *      table and the memory attributes table (for W^X runtime mappings);
  *   3. loads the kernel ELF embedded in this image at a fresh physical
  *      place and keeps a copy of the file for its symbol table;
- *   4. builds bootstrap page tables (identity + direct map with 2 MiB
- *      pages, the kernel at KERNEL_BASE with 4 KiB pages);
+ *   4. builds bootstrap page tables (identity RX and direct map RW+NX with
+ *      2 MiB pages, the kernel at KERNEL_BASE with its segments' rights);
  *   5. takes the final memory map and exits boot services, retrying with a
  *      fresh map key when the map changed under us;
  *   6. loads the bootstrap tables and jumps to the kernel's _start.
@@ -31,6 +31,9 @@ static EFI_GUID mat_guid = { 0xdcfa911d, 0x26eb, 0x469f,
 #define PTE_P 0x1ULL
 #define PTE_W 0x2ULL
 #define PTE_PS 0x80ULL
+#define PTE_NX (1ULL << 63)
+#define MSR_EFER 0xc0000080
+#define EFER_NXE (1ULL << 11)
 #define BOOT_MAP_MIN (4ULL << 30)   /* always map the low 4 GiB (MMIO lives there) */
 #define BOOT_MAP_MAX (512ULL << 30) /* one PDPT of 1 GiB slots */
 
@@ -172,40 +175,80 @@ static UINT64 max_phys_address(void)
 	return top > BOOT_MAP_MAX ? BOOT_MAP_MAX : top;
 }
 
-/*
- * Bootstrap page tables: PML4[0] (identity) and PML4[256] (PHYS_OFFSET)
- * share one PDPT of 2 MiB pages over [0, top); PML4[511] maps the kernel
- * image at KERNEL_BASE with 4 KiB pages. Everything writable, nothing
- * marked NX: these live only until the kernel builds its own.
- */
-static UINT64 build_boot_tables(struct boot_info *bi)
+/* Does the CPU have the NX bit (CPUID 0x80000001, EDX bit 20)? */
+static int cpu_has_nx(void)
 {
+	UINT32 a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000));
+	if (a < 0x80000001)
+		return 0;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001));
+	return (d >> 20) & 1;
+}
+
+/* Leaf rights for the kernel page at virtual address va, from its segment's ELF flags. */
+static UINT64 kernel_page_flags(UINT64 va, UINT64 nx)
+{
+	const struct elf64_ehdr *eh = (const VOID *)kernel_elf_start;
+	const struct elf64_phdr *ph = (const VOID *)(kernel_elf_start + eh->phoff);
+	for (UINTN i = 0; i < eh->phnum; i++) {
+		if (ph[i].type != PT_LOAD || va < (ph[i].vaddr & ~(PAGE_SIZE - 1)) ||
+		    va >= ph[i].vaddr + ph[i].memsz)
+			continue;
+		if (ph[i].flags & PF_W)
+			return PTE_P | PTE_W | nx;
+		return PTE_P | (ph[i].flags & PF_X ? 0 : nx);
+	}
+	return 0; /* a gap between segments: leave it unmapped */
+}
+
+/*
+ * Bootstrap page tables, live from the jump to the kernel until vm_init:
+ *   PML4[0]    identity map, 2 MiB pages, read-only + executable: only the
+ *              loader's last instructions run from it (mov cr3; jmp);
+ *   PML4[256]  direct map at PHYS_OFFSET, 2 MiB pages, read/write + NX;
+ *   PML4[511]  the kernel image at KERNEL_BASE, 4 KiB pages, with the rights
+ *              of each ELF segment (text RX, rodata R, data RW+NX).
+ * So no page is writable and executable even in this short window.
+ */
+static UINT64 build_boot_tables(struct boot_info *bi, UINT64 *nx_out)
+{
+	UINT64 nx = cpu_has_nx() ? PTE_NX : 0;
 	UINT64 top = max_phys_address();
 	UINT64 pds = (top + (1ULL << 30) - 1) >> 30;
 	UINT64 pts = (bi->kernel_size + LARGE_PAGE_SIZE - 1) / LARGE_PAGE_SIZE;
-	UINT64 pages = 1 + 1 + pds + 1 + 1 + pts, phys;
+	UINT64 pages = 1 + 2 * (1 + pds) + 1 + 1 + pts, phys;
 	UINT64 *t = alloc_pages(pages, &phys);
 	if (!t)
 		return 0;
-	UINT64 *pml4 = t, *pdpt = t + 512, *pd = t + 1024;
-	UINT64 *kpdpt = pd + 512 * pds, *kpd = kpdpt + 512, *kpt = kpd + 512;
+	UINT64 *pml4 = t, *id_pdpt = t + 512, *id_pd = id_pdpt + 512;
+	UINT64 *dm_pdpt = id_pd + 512 * pds, *dm_pd = dm_pdpt + 512;
+	UINT64 *kpdpt = dm_pd + 512 * pds, *kpd = kpdpt + 512, *kpt = kpd + 512;
 #define PHYS_OF(p) ((UINT64)(p))
-	pml4[0] = PHYS_OF(pdpt) | PTE_P | PTE_W;
-	pml4[(PHYS_OFFSET >> 39) & 511] = PHYS_OF(pdpt) | PTE_P | PTE_W;
+	pml4[0] = PHYS_OF(id_pdpt) | PTE_P | PTE_W;
+	pml4[(PHYS_OFFSET >> 39) & 511] = PHYS_OF(dm_pdpt) | PTE_P | PTE_W;
 	for (UINT64 i = 0; i < pds; i++) {
-		pdpt[i] = PHYS_OF(pd + 512 * i) | PTE_P | PTE_W;
-		for (UINT64 j = 0; j < 512; j++)
-			pd[512 * i + j] = ((i << 30) + (j << 21)) | PTE_P | PTE_W | PTE_PS;
+		id_pdpt[i] = PHYS_OF(id_pd + 512 * i) | PTE_P | PTE_W;
+		dm_pdpt[i] = PHYS_OF(dm_pd + 512 * i) | PTE_P | PTE_W;
+		for (UINT64 j = 0; j < 512; j++) {
+			UINT64 pa = (i << 30) + (j << 21);
+			id_pd[512 * i + j] = pa | PTE_P | PTE_PS;
+			dm_pd[512 * i + j] = pa | PTE_P | PTE_W | PTE_PS | nx;
+		}
 	}
 	pml4[(KERNEL_BASE >> 39) & 511] = PHYS_OF(kpdpt) | PTE_P | PTE_W;
 	kpdpt[(KERNEL_BASE >> 30) & 511] = PHYS_OF(kpd) | PTE_P | PTE_W;
 	for (UINT64 i = 0; i < pts; i++)
 		kpd[i] = PHYS_OF(kpt + 512 * i) | PTE_P | PTE_W;
-	for (UINT64 off = 0; off < bi->kernel_size; off += PAGE_SIZE)
-		kpt[off / PAGE_SIZE] = (bi->kernel_phys + off) | PTE_P | PTE_W;
+	for (UINT64 off = 0; off < bi->kernel_size; off += PAGE_SIZE) {
+		UINT64 flags = kernel_page_flags(bi->kernel_virt + off, nx);
+		if (flags)
+			kpt[off / PAGE_SIZE] = (bi->kernel_phys + off) | flags;
+	}
 #undef PHYS_OF
 	bi->boot_tables_phys = phys;
 	bi->boot_tables_pages = pages;
+	*nx_out = nx;
 	return phys;
 }
 
@@ -234,7 +277,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	UINT64 entry = load_kernel(bi);
 	if (!entry)
 		return EFI_LOAD_ERROR;
-	UINT64 pml4 = build_boot_tables(bi);
+	UINT64 nx = 0;
+	UINT64 pml4 = build_boot_tables(bi, &nx);
 	if (!pml4) {
 		Print(L"morestack: out of memory for the bootstrap page tables\n");
 		return EFI_OUT_OF_RESOURCES;
@@ -277,8 +321,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	bi->mmap_desc_size = desc_size;
 	bi->mmap_desc_version = desc_version;
 	bi->exit_boot_tries = tries;
-	__asm__ volatile("cli\n\t"
-			 "mov %0, %%cr3\n\t"
+	__asm__ volatile("cli" ::: "memory");
+	if (nx) { /* NX is a reserved bit, and faults, until EFER.NXE is set */
+		UINT32 lo, hi;
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_EFER));
+		UINT64 efer = ((UINT64)hi << 32 | lo) | EFER_NXE;
+		__asm__ volatile("wrmsr" : : "c"(MSR_EFER), "a"((UINT32)efer), "d"((UINT32)(efer >> 32)));
+	}
+	__asm__ volatile("mov %0, %%cr3\n\t"
 			 "mov %1, %%rdi\n\t"
 			 "jmp *%2"
 			 :

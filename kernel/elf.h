@@ -12,6 +12,8 @@
 #define ELFCLASS64 2
 #define EM_X86_64 62
 #define PT_LOAD 1
+#define PF_X 1
+#define PF_W 2
 #define SHT_SYMTAB 2
 #define STT_FUNC 2
 #define STT_OBJECT 1

@@ -156,6 +156,11 @@ static void map_kernel_stack(int slot)
  */
 void vm_init(void)
 {
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001));
+	if (!(d & (1U << 20)))
+		panic("vm_init: this CPU has no NX (execute-disable) bit; morestack's W^X page "
+		      "tables need it");
 	kernel_pml4 = alloc_zeroed_frame(NULL);
 	if (!kernel_pml4)
 		panic("vm_init: no frame for the PML4");
