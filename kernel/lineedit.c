@@ -115,8 +115,14 @@ enum le_event le_feed(struct lineedit *le, int c)
 	int after_cr = le->last_cr;
 	le->last_cr = c == '\r';
 	if (le->esc != ESC_NONE) {
-		feed_escape(le, c);
-		return LE_NONE;
+		/* A control byte ends the sequence and acts as itself (ECMA-48
+		 * 5.4), so Esc then Enter, Ctrl-C or Backspace is not lost; a
+		 * second ESC starts a new sequence. */
+		if (c >= 0x20 && c != 0x7f) {
+			feed_escape(le, c);
+			return LE_NONE;
+		}
+		le->esc = ESC_NONE;
 	}
 	switch (c) {
 	case '\n':

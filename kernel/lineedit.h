@@ -20,8 +20,8 @@ struct lineedit {
 	size_t dropped;     /* length of the last line refused as too long */
 	int esc;            /* escape-sequence state, see lineedit.c */
 	int esc_len;
-	int last_cr;
-	int line_done;      /* LE_LINE was returned: the next byte starts a new line */        /* the previous byte was CR: swallow a following LF */
+	int last_cr;        /* the previous byte was CR: swallow a following LF */
+	int line_done;      /* LE_LINE was returned: the next byte starts a new line */
 	char history[LINE_HISTORY][LINE_MAX];
 	int hist_count;     /* entries stored, newest at hist_newest */
 	int hist_newest;

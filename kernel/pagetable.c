@@ -33,6 +33,19 @@ int va_is_canonical(uint64_t va)
 	return top == 0 || top == 0x1ffff;
 }
 
+/*
+ * True if [va, va+size) is all canonical. Checking both ends is not enough:
+ * a range that wraps past 2^64 (to page 0) or spans the hole covers
+ * non-canonical addresses, whose table indexes alias the other half.
+ */
+static int range_is_canonical(uint64_t va, uint64_t size)
+{
+	uint64_t last = va + size - 1;
+	if (size == 0)
+		return va_is_canonical(va);
+	return va_is_canonical(va) && va_is_canonical(last) && last >= va && !((last ^ va) >> 47);
+}
+
 /* Returns the entry for va at level `level`, creating missing tables above it. */
 static uint64_t *entry_for(const struct pt_env *env, uint64_t pml4, uint64_t va, int level,
 			   int create)
@@ -63,7 +76,7 @@ static uint64_t *entry_for(const struct pt_env *env, uint64_t pml4, uint64_t va,
 int pt_map(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t pa, uint64_t size,
 	   uint64_t flags, int options)
 {
-	if ((va | pa | size) & 0xfff || !va_is_canonical(va) || !va_is_canonical(va + size - 1))
+	if ((va | pa | size) & 0xfff || !range_is_canonical(va, size))
 		return PT_BADARG;
 	flags = (flags & ~PTE_ADDR & ~PTE_PS) | PTE_P;
 	uint64_t done = 0;
@@ -89,7 +102,7 @@ int pt_map(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t pa, ui
 /* Removes the 4 KiB mappings of [va, va+size). Does not flush the TLB. */
 int pt_unmap(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size)
 {
-	if ((va | size) & 0xfff)
+	if ((va | size) & 0xfff || !range_is_canonical(va, size))
 		return PT_BADARG;
 	for (uint64_t off = 0; off < size; off += 4096) {
 		uint64_t *e = entry_for(env, pml4, va + off, 1, 0);
@@ -102,6 +115,8 @@ int pt_unmap(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size
 /* Sets and clears bits of the 4 KiB leaf entry of va. Does not flush the TLB. */
 int pt_set_flags(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t set, uint64_t clear)
 {
+	if (!va_is_canonical(va))
+		return PT_BADARG; /* it would change its high-half alias */
 	uint64_t *e = entry_for(env, pml4, va, 1, 0);
 	if (!e || !(*e & PTE_P))
 		return PT_BADARG;
@@ -109,13 +124,19 @@ int pt_set_flags(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t 
 	return PT_OK;
 }
 
-/* Walks the tables for va and records each entry and the effective rights. */
+/*
+ * Walks the tables for va and records each entry and the effective rights.
+ * A non-canonical va reads no entry (steps 0): the CPU never translates it,
+ * and its table indexes would report its high-half alias as mapped.
+ */
 void pt_walk(const struct pt_env *env, uint64_t pml4, uint64_t va, struct pt_walk *w)
 {
 	uint64_t t = pml4;
 	int writable = 1, executable = 1, user = 1;
 	w->steps = 0;
 	w->mapped = 0;
+	if (!va_is_canonical(va))
+		return;
 	for (int level = 4; level >= 1; level--) {
 		uint64_t e = table(env, t)[index_of(va, level)];
 		w->step[w->steps++] = (struct pt_step){ level, index_of(va, level), t, e };

@@ -38,7 +38,7 @@ struct pt_step {
 };
 
 struct pt_walk {
-	int steps;               /* entries read, 1..4 */
+	int steps;               /* entries read, 1..4; 0 if va is not canonical */
 	struct pt_step step[4];
 	int mapped;              /* 1 if va is mapped */
 	uint64_t phys;           /* the physical address of va, if mapped */

@@ -45,8 +45,11 @@ int symtab_load(struct symtab *st, const void *elf, size_t elf_size, struct symb
 	const struct elf64_ehdr *eh = elf;
 	st->syms = storage;
 	st->count = st->dropped = 0;
-	if (elf_size < sizeof *eh || *(const uint32_t *)eh->ident != ELF_MAGIC ||
-	    eh->ident[4] != ELFCLASS64 || eh->shentsize != sizeof(struct elf64_shdr) ||
+	/* Headers and tables are read as structs, so they must be 8-byte aligned
+	 * (ELF64 files align them so): misaligned loads are undefined in C. */
+	if (elf_size < sizeof *eh || (uintptr_t)elf % 8 ||
+	    *(const uint32_t *)eh->ident != ELF_MAGIC || eh->ident[4] != ELFCLASS64 ||
+	    eh->shentsize != sizeof(struct elf64_shdr) || eh->shoff % 8 ||
 	    !in_file(eh->shoff, (size_t)eh->shnum * sizeof(struct elf64_shdr), elf_size))
 		return -1;
 	const struct elf64_shdr *sh = (const void *)(file + eh->shoff);
@@ -54,7 +57,7 @@ int symtab_load(struct symtab *st, const void *elf, size_t elf_size, struct symb
 		if (sh[i].type != SHT_SYMTAB || sh[i].link >= eh->shnum)
 			continue;
 		const struct elf64_shdr *strs = &sh[sh[i].link];
-		if (!in_file(sh[i].offset, sh[i].size, elf_size) ||
+		if (sh[i].offset % 8 || !in_file(sh[i].offset, sh[i].size, elf_size) ||
 		    !in_file(strs->offset, strs->size, elf_size) || strs->size == 0)
 			return -1;
 		const struct elf64_sym *sym = (const void *)(file + sh[i].offset);

@@ -4,8 +4,9 @@
 #
 # Each binary reports in TAP (CMOCKA_MESSAGE_OUTPUT=TAP): a plan "1..N",
 # then "ok K - name" or "not ok K - name" per test. A binary that is missing
-# (did not build), dies (a sanitizer report, a signal) or hangs has its
-# unreported tests counted as failures, and at least one.
+# (did not build), dies (a sanitizer report, a signal), hangs, fails at exit
+# or reports nothing has its unreported tests counted as failures, and at
+# least one.
 # Prints every failing test's name with cmocka's message.
 
 counts=$1
@@ -22,10 +23,13 @@ for bin in "$@"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	CMOCKA_MESSAGE_OUTPUT=TAP timeout 120 "$bin" >"$log/$name.out" 2>"$log/$name.err"
+	# UBSan's stack trace names the test a report comes from.
+	CMOCKA_MESSAGE_OUTPUT=TAP UBSAN_OPTIONS=print_stacktrace=1 \
+		timeout 120 "$bin" >"$log/$name.out" 2>"$log/$name.err"
 	rc=$?
-	# "P F": passed, and failed including tests the plan promised but never reported.
-	read -r p f <<-COUNTS
+	# "P F R N": passed; failed, counting the tests the plan promised but
+	# that never reported; how many reported; the plan (0 if none came).
+	read -r p f reported plan <<-COUNTS
 	$(awk '
 		/^1\.\.[0-9]+/ { plan = substr($0, 4) + 0 }
 		/^ok /         { ok++ }
@@ -33,11 +37,11 @@ for bin in "$@"; do
 		END {
 			missing = plan - ok - bad
 			if (missing < 0) missing = 0
-			print ok + 0, bad + missing
+			print ok + 0, bad + missing, ok + bad, plan + 0
 		}' "$log/$name.out")
 	COUNTS
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1 # died after reporting every test, or before the plan
+	if [ "$f" -eq 0 ] && { [ "$rc" -ne 0 ] || [ "$plan" -eq 0 ]; }; then
+		f=1 # every test passed yet the binary failed (at exit: a leak?), or none ran
 	fi
 	if [ "$f" -ne 0 ]; then
 		echo "FAIL $name: $p passed, $f failed (exit status $rc)"
@@ -45,11 +49,19 @@ for bin in "$@"; do
 		awk '/^not ok / { show = 1; print "  " $0; next }
 		     /^(ok |1\.\.)/ { show = 0 }
 		     show && /^#/ && !/^# not ok - / { print "    " $0 }' "$log/$name.out"
+		why=
 		if [ "$rc" -eq 124 ]; then
-			echo "  $name hung: killed after 120 s"
-		elif [ "$rc" -ne 0 ] && [ -s "$log/$name.err" ]; then
-			echo "  $name died; the end of its stderr ($log/$name.err):"
-			tail -n 25 "$log/$name.err" | sed 's/^/    /'
+			why="hung in test number $((reported + 1)): killed after 120 s"
+		elif [ "$plan" -eq 0 ] && [ "$rc" -eq 0 ]; then
+			why="ran no tests (no TAP plan)"
+		elif [ "$plan" -eq 0 ] || [ "$reported" -lt "$plan" ]; then
+			why="died in test number $((reported + 1)); the tests after it did not run"
+		elif [ "$p" -eq "$reported" ]; then
+			why="passed every test but exited with status $rc"
+		fi
+		if [ -n "$why" ]; then
+			echo "  $name $why. Its stderr ($log/$name.err) begins:"
+			head -n 40 "$log/$name.err" | sed 's/^/    /'
 		fi
 	else
 		echo "ok   $name: $p passed"
