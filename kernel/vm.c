@@ -245,6 +245,10 @@ void vm_show_walk(uint64_t va)
 		kprintf("  %s[%3u] = %#018lx  %s\n", names[s->level], s->index, s->entry,
 			pt_describe(s->entry, s->level, words, sizeof words));
 	}
+	if (!va_is_canonical(va)) {
+		kprintf("  => not canonical: an access raises #GP before any table is read\n");
+		return;
+	}
 	if (!w.mapped) {
 		kprintf("  => not mapped: an access faults (#PF)\n");
 		return;
