@@ -1,0 +1,188 @@
+/*
+ * plat_linux.c: the runtime's platform on Linux, in user space.
+ *
+ * Stacks live in one PROT_NONE reservation at a high address (no plausible
+ * integer looks like it); committing is mprotect, decommitting is
+ * madvise(MADV_DONTNEED) + mprotect(PROT_NONE), so Linux takes the pages
+ * back and the addresses stay reserved. Faults arrive as signals, handled
+ * on an alternate signal stack (the faulting stack may be the exhausted
+ * one): SIGSEGV and SIGBUS are page faults, SIGFPE, SIGILL and SIGTRAP
+ * other faults. The handler hands the saved registers to rt_fault and
+ * writes back what it returns; sigreturn resumes there.
+ *
+ * Each stack and its guard are separate mappings for Linux: count two per
+ * task against vm.max_map_count (65530 by default).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "platform.h"
+#include "rt.h"
+#include "symbols.h"
+
+#define REGION_HINT 0x600000000000UL /* 96 TiB up: far from heap, libraries and numbers */
+#define SIGNAL_STACK (256UL << 10)
+
+void (*host_console)(const char *s, size_t n);
+static struct symtab host_symbols;
+static void *exe_copy;
+
+uintptr_t plat_stack_region(size_t bytes)
+{
+	void *p = mmap((void *)REGION_HINT, bytes, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? 0 : (uintptr_t)p;
+}
+
+int plat_commit(uintptr_t addr, size_t bytes)
+{
+	return mprotect((void *)addr, bytes, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
+}
+
+void plat_decommit(uintptr_t addr, size_t bytes)
+{
+	madvise((void *)addr, bytes, MADV_DONTNEED);
+	mprotect((void *)addr, bytes, PROT_NONE);
+}
+
+void *plat_heap_pages(size_t pages)
+{
+	void *p = mmap(NULL, pages * PLAT_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void plat_heap_free_pages(void *p, size_t pages)
+{
+	munmap(p, pages * PLAT_PAGE);
+}
+
+uint64_t plat_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void plat_write(const char *s, size_t n)
+{
+	if (host_console) {
+		host_console(s, n);
+		return;
+	}
+	while (n) {
+		ssize_t w = write(2, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+int plat_symbolize(uintptr_t pc, char *buf, size_t cap)
+{
+	uint64_t off;
+	const struct symbol *s = symtab_lookup(&host_symbols, pc, &off);
+	if (!s)
+		return 0;
+	snprintf(buf, cap, "%s+%#lx", s->name, off);
+	return 1;
+}
+
+_Noreturn void rt_fatal(const char *msg)
+{
+	plat_write("fatal error: ", 13);
+	plat_write(msg, strlen(msg));
+	plat_write("\n", 1);
+	abort();
+}
+
+/* gregs order in <sys/ucontext.h> differs from struct rt_regs: map by name. */
+#define GREGS(X) X(rax, REG_RAX) X(rbx, REG_RBX) X(rcx, REG_RCX) X(rdx, REG_RDX) \
+	X(rsi, REG_RSI) X(rdi, REG_RDI) X(rbp, REG_RBP) X(rsp, REG_RSP) X(r8, REG_R8) \
+	X(r9, REG_R9) X(r10, REG_R10) X(r11, REG_R11) X(r12, REG_R12) X(r13, REG_R13) \
+	X(r14, REG_R14) X(r15, REG_R15) X(rip, REG_RIP)
+
+static void on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct rt_regs r;
+#define LOAD(f, R) r.f = (uint64_t)g[R];
+	GREGS(LOAD)
+#undef LOAD
+	/* A general-protection fault (non-canonical address) is SIGSEGV with si_code SI_KERNEL. */
+	int page = (sig == SIGSEGV || sig == SIGBUS) && si->si_code != SI_KERNEL;
+	const char *what = sig == SIGFPE ? "SIGFPE (arithmetic fault, e.g. division by zero)"
+			   : sig == SIGILL ? "SIGILL (invalid instruction)"
+			   : sig == SIGTRAP ? "SIGTRAP (breakpoint)"
+			   : sig == SIGBUS ? "SIGBUS (bus error)"
+			   : page ? "SIGSEGV (invalid memory access)"
+				  : "SIGSEGV (general protection: non-canonical address)";
+	enum rt_fault_action a = rt_fault(&r, (uintptr_t)si->si_addr,
+					  page ? RT_FAULT_PAGE : RT_FAULT_OTHER, what);
+	if (a == RT_FAULT_NOT_OURS) {
+		/* Not a task's: let the default action (a core dump) happen on return. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+#define STORE(f, R) g[R] = (greg_t)r.f;
+	GREGS(STORE)
+#undef STORE
+}
+
+/* Loads the symbol table of our own executable, for fault reports. */
+static void load_symbols(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return;
+	exe_copy = malloc((size_t)st.st_size);
+	size_t got = 0;
+	while (exe_copy && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, (char *)exe_copy + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	static struct symbol storage[65536];
+	if (exe_copy && got == (size_t)st.st_size)
+		symtab_load(&host_symbols, exe_copy, got, storage, 65536);
+}
+
+/*
+ * Installs the fault handlers on an alternate signal stack. Call before
+ * running tasks; again after anything (a test framework) replaced them.
+ */
+void host_init(void)
+{
+	static void *altstack;
+	if (!altstack) {
+		altstack = mmap(NULL, SIGNAL_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		stack_t ss = { .ss_sp = altstack, .ss_size = SIGNAL_STACK, .ss_flags = 0 };
+		sigaltstack(&ss, NULL);
+		load_symbols();
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	rt_init();
+}

@@ -1,0 +1,44 @@
+/*
+ * platform.h: what the runtime core needs from the machine under it.
+ *
+ * The runtime (tasks, growable stacks, heap, channels) is plain C. Two
+ * platforms implement this interface:
+ *   - kernel/rtplat.c: page tables and the #PF handler on its IST stack;
+ *   - host/plat_linux.c: mmap/mprotect reservations, SIGSEGV on an
+ *     alternate signal stack.
+ * Functions marked [fault-safe] may be called from the fault path: they
+ * never fault, never take a lock a task may hold, and never touch the
+ * faulting task's stack.
+ */
+#ifndef MORESTACK_PLATFORM_H
+#define MORESTACK_PLATFORM_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLAT_PAGE 4096UL
+
+/* ---- virtual memory ---- */
+
+/* Reserves the stack region: `bytes` of address space nothing else will
+ * use, inaccessible until committed. Returns its base, or 0. Called once. */
+uintptr_t plat_stack_region(size_t bytes);
+
+/* Makes [addr, addr+bytes) readable and writable, zero-filled. Returns 0 or -1. [fault-safe] */
+int plat_commit(uintptr_t addr, size_t bytes);
+
+/* Makes [addr, addr+bytes) inaccessible again and gives its memory back
+ * (to a pool: the physical pages are reused, the addresses never). [fault-safe] */
+void plat_decommit(uintptr_t addr, size_t bytes);
+
+/* Pages for the heap: `pages` contiguous pages, zero-filled, or NULL. */
+void *plat_heap_pages(size_t pages);
+void plat_heap_free_pages(void *p, size_t pages);
+
+/* ---- time and console ---- */
+uint64_t plat_now_ns(void);   /* monotonic nanoseconds [fault-safe] */
+void plat_write(const char *s, size_t n); /* the console [fault-safe] */
+
+/* ---- symbols, for stack listings: "name+0xoff", or 0 if unknown ---- */
+int plat_symbolize(uintptr_t pc, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,36 @@
+/* rt_test.c: console capture and setup shared by the host runtime tests. */
+#include "rt_test.h"
+
+char console_buf[1 << 16];
+size_t console_len;
+
+static void capture(const char *s, size_t n)
+{
+	fwrite(s, 1, n, stderr); /* keep it visible in the test log too */
+	if (console_len + n >= sizeof console_buf)
+		n = sizeof console_buf - 1 - console_len;
+	memcpy(console_buf + console_len, s, n);
+	console_len += n;
+	console_buf[console_len] = '\0';
+}
+
+void console_reset(void)
+{
+	console_len = 0;
+	console_buf[0] = '\0';
+}
+
+void rt_test_setup(void)
+{
+	host_init();
+	host_console = capture;
+	console_reset();
+	rt_stack_limit = RT_STACK_LIMIT_DEFAULT;
+	rt_trace_moves = false;
+}
+
+void expect_console(const char *needle)
+{
+	if (!strstr(console_buf, needle))
+		fail_msg("expected \"%s\" in the runtime's output, which was:\n%s", needle, console_buf);
+}

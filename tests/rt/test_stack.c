@@ -1,0 +1,368 @@
+/*
+ * test_stack.c: growable stacks on the Linux host port: deep recursion
+ * with pointers between frames, large frames, shrinking, the limit, stale
+ * pointers, faults that kill only their task, and many tasks at once.
+ */
+#include "rt_test.h"
+
+/* ---- 1,000,000 frames, each pointing at its caller's locals ---- */
+
+struct link {
+	struct link *up;  /* the caller's link: a pointer into the stack */
+	uint64_t depth;
+	uint64_t check;
+};
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t grows_seen, chain_checks;
+
+/* Walks the whole chain from here to the top: every link where it should be. */
+static void verify_chain(const struct link *l)
+{
+	uint64_t d = l->depth;
+	for (; l; l = l->up, d--) {
+		if (l->depth != d || l->check != mix(d))
+			fail_msg("chain broken at depth %lu (found depth %lu)", d, l->depth);
+		if (l->up && (uintptr_t)l->up <= (uintptr_t)l)
+			fail_msg("link at depth %lu points down the stack", d);
+	}
+	if (d != (uint64_t)-1)
+		fail_msg("chain ended early at depth %lu", d + 1);
+	chain_checks++;
+}
+
+__attribute__((noinline)) static uint64_t recurse(struct link *up, uint64_t depth, uint64_t max)
+{
+	struct link me = { up, depth, mix(depth) };
+	struct rt_task *t = rt_current();
+	if (t->stats.grows != grows_seen) { /* the stack just moved under us */
+		grows_seen = t->stats.grows;
+		verify_chain(&me);
+	}
+	if (depth == max) {
+		verify_chain(&me);
+		return me.check;
+	}
+	uint64_t below = recurse(&me, depth + 1, max);
+	if (me.up != up || me.depth != depth || me.check != mix(depth))
+		fail_msg("frame at depth %lu changed while below it ran", depth);
+	return below ^ me.check;
+}
+
+static uint64_t deep_task(uint64_t frames)
+{
+	grows_seen = 0;
+	return recurse(NULL, 0, frames - 1);
+}
+
+static void test_million_frames(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	const uint64_t n = 1000000;
+	uint64_t expect = 0, value = 0;
+	for (uint64_t d = 0; d < n; d++)
+		expect ^= mix(d);
+	chain_checks = 0;
+	struct rt_task *t = rt_spawn(deep_task, n, "deep");
+	assert_non_null(t);
+	assert_int_equal(rt_join(t, &value), RT_EXIT_RETURNED);
+	assert_true(value == expect);
+	/* 4 KiB doubling to hold ~1M frames of at least 48 bytes: >= 14 moves. */
+	assert_true(t->stats.grows >= 14);
+	assert_true(chain_checks == t->stats.grows + 1);
+	assert_true(t->stats.high_water >= n * 48);
+	assert_true(t->stats.pointers_adjusted >= n);
+	rt_reap(t);
+}
+
+/* ---- a pointer to a local, passed down, stays valid across moves ---- */
+
+__attribute__((noinline)) static void write_through(uint64_t *p, uint64_t depth)
+{
+	volatile char pad[100];
+	pad[0] = 1;
+	if (depth)
+		write_through(p, depth - 1);
+	else
+		*p = 0x600df00d;
+	(void)pad[0];
+}
+
+/* In a global: a local holding the address would be adjusted with the stack. */
+static uintptr_t passdown_before;
+
+static uint64_t passed_down_task(uint64_t arg)
+{
+	uint64_t local = 0;
+	passdown_before = (uintptr_t)&local;
+	write_through(&local, arg);
+	struct rt_task *t = rt_current();
+	/* The task moved: &local is a different address now, and holds the value. */
+	return local == 0x600df00d && (uintptr_t)&local != passdown_before && t->stats.grows > 0;
+}
+
+static void test_pointer_passed_down_is_adjusted(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t ok = 0;
+	struct rt_task *t = rt_spawn(passed_down_task, 20000, "passdown");
+	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
+	assert_true(ok);
+	rt_reap(t);
+}
+
+/* ---- a frame larger than the guard: stack-clash probes + register adjust ---- */
+
+__attribute__((noinline)) static uint64_t big_frame(uint64_t seed)
+{
+	volatile uint8_t big[64 << 10];
+	for (size_t i = 0; i < sizeof big; i += 512)
+		big[i] = (uint8_t)(seed + i);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < sizeof big; i += 512)
+		sum += big[i];
+	return sum;
+}
+
+static uint64_t big_frame_task(uint64_t seed)
+{
+	return big_frame(seed);
+}
+
+static void test_64k_frame_grows(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t expect = 0, got = 0;
+	for (size_t i = 0; i < (64 << 10); i += 512)
+		expect += (uint8_t)(7 + i);
+	struct rt_task *t = rt_spawn(big_frame_task, 7, "bigframe");
+	assert_int_equal(rt_join(t, &got), RT_EXIT_RETURNED);
+	assert_true(got == expect);
+	assert_true(t->stats.grows >= 5); /* 4K -> 128K */
+	rt_reap(t);
+}
+
+/* ---- shrinking: a task that stops using its big stack gets it halved ---- */
+
+static uint64_t shrink_task(uint64_t arg)
+{
+	(void)arg;
+	uint64_t sink = 0;
+	sink += deep_task(20000); /* grows to about 2 MiB */
+	struct rt_task *t = rt_current();
+	uint64_t big = t->stack_hi - t->stack_lo;
+	for (int i = 0; i < 20; i++)
+		rt_yield();
+	uint64_t small = t->stack_hi - t->stack_lo;
+	return (big >= (1 << 20)) && small == RT_STACK_MIN && t->stats.shrinks >= 8 && sink;
+}
+
+static uint64_t spin_task(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		rt_yield();
+	return n;
+}
+
+static void test_shrink_on_yield(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t ok = 0;
+	struct rt_task *t = rt_spawn(shrink_task, 0, "shrink");
+	struct rt_task *other = rt_spawn(spin_task, 40, "spin");
+	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
+	assert_true(ok);
+	rt_join(other, NULL);
+	rt_reap(t);
+	rt_reap(other);
+}
+
+/* ---- the limit: runaway recursion kills only its task, in Go's words ---- */
+
+static volatile uint64_t forever_stop = ~0UL; /* never reached: the limit comes first */
+
+__attribute__((noinline)) static uint64_t forever(uint64_t n)
+{
+	volatile char pad[256];
+	pad[0] = (char)n;
+	if (n == forever_stop)
+		return 0;
+	return forever(n + 1) + pad[0];
+}
+
+static void test_limit_kills_only_that_task(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	rt_stack_limit = 8 << 20;
+	struct rt_task *bad = rt_spawn(forever, 0, "runaway");
+	struct rt_task *good = rt_spawn(spin_task, 100, "bystander");
+	uint64_t v = 0;
+	assert_int_equal(rt_join(bad, NULL), RT_EXIT_KILLED);
+	assert_int_equal(rt_join(good, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 100);
+	expect_console("runtime: goroutine stack exceeds 8388608-byte limit");
+	expect_console("fatal error: stack overflow");
+	expect_console("killed: stack overflow; the other tasks go on");
+	char want[64];
+	snprintf(want, sizeof want, "runtime: task %lu sp=0x", bad->id);
+	expect_console(want);
+	rt_reap(bad);
+	rt_reap(good);
+}
+
+/* ---- a pointer to a local kept in a global goes stale when the stack moves ---- */
+
+static uint64_t *volatile escaped;
+
+static uint64_t escape_task(uint64_t arg)
+{
+	uint64_t local = 42;
+	escaped = &local;         /* C lets us; Go would move `local` to the heap */
+	write_through(&local, arg); /* grows: `local` moves, `escaped` does not */
+	return *escaped;          /* reads the old, unmapped stack: faults */
+}
+
+static void test_stale_global_pointer_faults_with_report(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *t = rt_spawn(escape_task, 20000, "escape");
+	assert_int_equal(rt_join(t, NULL), RT_EXIT_KILLED);
+	char want[160];
+	snprintf(want, sizeof want, "address %#lx", (uintptr_t)escaped);
+	expect_console(want);
+	snprintf(want, sizeof want, "the address is in task %lu's old stack [", t->id);
+	expect_console(want);
+	expect_console("which growth moved to [");
+	expect_console("went stale");
+	rt_reap(t);
+}
+
+/* ---- any other fault in a task kills that task alone ---- */
+
+/* Reads a field at offset 16 of a nil struct pointer (UBSan would stop a plain NULL load). */
+static uint64_t null_task(uint64_t arg)
+{
+	return *(volatile uint64_t *)(arg + 16);
+}
+
+static void test_null_dereference_kills_only_the_task(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *bad = rt_spawn(null_task, 0, "nil");
+	struct rt_task *good = rt_spawn(spin_task, 10, "bystander");
+	assert_int_equal(rt_join(bad, NULL), RT_EXIT_KILLED);
+	uint64_t v = 0;
+	assert_int_equal(rt_join(good, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 10);
+	expect_console("SIGSEGV (invalid memory access) at pc");
+	expect_console("address 0x10\n");
+	expect_console("<null_task+0x");
+	rt_reap(bad);
+	rt_reap(good);
+}
+
+/* ---- 1,000 tasks growing and shrinking to random depths, interleaved ---- */
+
+static uint64_t churn_task(uint64_t seed)
+{
+	uint64_t x = seed, acc = 0;
+	for (int round = 0; round < 6; round++) {
+		x = mix(x + round);
+		uint64_t depth = 1 + x % 3000;
+		acc ^= deep_task(depth);
+		rt_yield();
+	}
+	return acc;
+}
+
+static uint64_t churn_expect(uint64_t seed)
+{
+	uint64_t x = seed, acc = 0;
+	for (int round = 0; round < 6; round++) {
+		x = mix(x + round);
+		uint64_t depth = 1 + x % 3000, v = 0;
+		for (uint64_t d = 0; d < depth; d++)
+			v ^= mix(d);
+		acc ^= v;
+	}
+	return acc;
+}
+
+static void test_thousand_tasks_grow_and_shrink(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	enum { N = 1000 };
+	static struct rt_task *tasks[N];
+	struct rt_global_stats before, after;
+	struct heap_stats hb, ha;
+	rt_get_stats(&before);
+	heap_get_stats(&hb);
+	for (int i = 0; i < N; i++)
+		assert_non_null(tasks[i] = rt_spawn(churn_task, 1000 + i, "churn"));
+	rt_run();
+	uint64_t grows = 0, shrinks = 0;
+	for (int i = 0; i < N; i++) {
+		uint64_t v = 0;
+		assert_int_equal(rt_join(tasks[i], &v), RT_EXIT_RETURNED);
+		assert_true(v == churn_expect(1000 + i));
+		grows += tasks[i]->stats.grows;
+		shrinks += tasks[i]->stats.shrinks;
+		rt_reap(tasks[i]);
+	}
+	assert_true(grows > N);
+	assert_true(shrinks > N / 2);
+	rt_get_stats(&after);
+	heap_get_stats(&ha);
+	/* No stack memory or task record outlives its task. */
+	assert_int_equal(after.stack_bytes_committed, before.stack_bytes_committed);
+	assert_int_equal(after.tasks_live, before.tasks_live);
+	assert_int_equal(ha.objects_live, hb.objects_live);
+}
+
+/* ---- the trace switch logs every move ---- */
+
+static void test_trace_logs_moves(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	rt_trace_moves = true;
+	struct rt_task *t = rt_spawn(deep_task, 200, "traced");
+	rt_join(t, NULL);
+	char want[80];
+	snprintf(want, sizeof want, "stack: task %lu grew [0x", t->id);
+	expect_console(want);
+	expect_console("(4 -> 8 KiB), copied ");
+	expect_console("frame chain after the move:");
+	rt_reap(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_million_frames),
+		cmocka_unit_test(test_pointer_passed_down_is_adjusted),
+		cmocka_unit_test(test_64k_frame_grows),
+		cmocka_unit_test(test_shrink_on_yield),
+		cmocka_unit_test(test_limit_kills_only_that_task),
+		cmocka_unit_test(test_stale_global_pointer_faults_with_report),
+		cmocka_unit_test(test_null_dereference_kills_only_the_task),
+		cmocka_unit_test(test_thousand_tasks_grow_and_shrink),
+		cmocka_unit_test(test_trace_logs_moves),
+	};
+	return unit_run("stack", tests);
+}
