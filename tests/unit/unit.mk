@@ -1,6 +1,7 @@
-# Host unit tests for the kernel's pure modules, included by the top Makefile
-# (which defines B, RESULTS and CC). Each tests/unit/test_M.c is linked with
-# the kernel modules it tests, unchanged, into $(B)/unit/test_M: native gcc,
+# Host unit tests for the kernel's pure modules and the runtime, included by
+# the top Makefile (which defines B, RESULTS and CC). Each tests/unit/test_M.c
+# is linked with the kernel and runtime modules it tests, unchanged, and
+# provides whatever of runtime/platform.h they call, into $(B)/unit/test_M: native gcc,
 # cmocka, AddressSanitizer and UndefinedBehaviorSanitizer. libc provides
 # memcpy and friends, so kernel/string.c is never linked here.
 #
@@ -9,28 +10,32 @@
 
 UNIT_CFLAGS := -std=gnu11 -g -O1 -fno-pie -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror \
-	-Ikernel -Iboot -DKERNEL_SYM_ELF='"$(abspath $(B)/kernel.sym.elf)"'
+	-Ikernel -Iruntime -Iboot -DKERNEL_SYM_ELF='"$(abspath $(B)/kernel.sym.elf)"'
 # -no-pie: function addresses at run time equal the symbol values in the
 # file, so test_symbols can look itself up in /proc/self/exe.
 UNIT_LDFLAGS := -no-pie -fsanitize=address,undefined
 UNIT_LIBS := -lcmocka
 
-# Each test, and the kernel modules it links.
-UNIT_TESTS := format frame pagetable lineedit symbols
+# Each test, and the kernel (UNIT_MODULES_) and runtime (UNIT_RUNTIME_)
+# modules it links.
+UNIT_TESTS := format frame pagetable lineedit symbols heap
 UNIT_MODULES_format := format
 UNIT_MODULES_frame := frame
 UNIT_MODULES_pagetable := pagetable format
 UNIT_MODULES_lineedit := lineedit
 UNIT_MODULES_symbols := symbols
+UNIT_MODULES_heap := format
+UNIT_RUNTIME_heap := heap
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/unit/test_%)
-UNIT_HEADERS := $(wildcard kernel/*.h boot/*.h tests/unit/*.h)
+UNIT_HEADERS := $(wildcard kernel/*.h runtime/*.h boot/*.h tests/unit/*.h)
 
 # One compile-and-link per binary. The old binary goes first, so a test that
 # no longer builds cannot pass by running a stale copy: run.sh finds it
 # missing and counts a failure.
 define UNIT_RULE
-$(B)/unit/test_$(1): tests/unit/test_$(1).c $(UNIT_MODULES_$(1):%=kernel/%.c) $(UNIT_HEADERS)
+$(B)/unit/test_$(1): tests/unit/test_$(1).c $(UNIT_MODULES_$(1):%=kernel/%.c) \
+		$(UNIT_RUNTIME_$(1):%=runtime/%.c) $(UNIT_HEADERS)
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
 	@echo "  CC      $$@"; $(CC) $(UNIT_CFLAGS) $$(filter %.c,$$^) -o $$@ \
