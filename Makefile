@@ -20,8 +20,14 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 
 KERNEL_C := main console format string serial gdt idt trap symbols symbolize frame \
 	pagetable vm memmap lineedit shell efi pic fwcfg
+KERNEL_C += rtplat tasks
 KERNEL_S := entry trapentry
-KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o)
+# The runtime core, built into the kernel with the same flags (and -Ikernel
+# for format.h and kstring.h); the host port builds the same files natively.
+RUNTIME_C := task stack heap
+RUNTIME_S := switch
+KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
+	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o)
 
 # ---- the UEFI loader: gnu-efi, position independent, MS ABI for firmware calls ----
 EFI_INC := /usr/include/efi
@@ -47,6 +53,12 @@ deps: $(B)/.deps-ok
 $(B)/kernel/%.o: kernel/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(B)/runtime/%.o: runtime/%.c $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
+$(B)/runtime/%.o: runtime/%.S $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 $(B)/kernel/%.o: kernel/%.S $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
@@ -87,10 +99,11 @@ run: $(IMAGE)
 	$(PYTHON) ovmf/qemu.py run $(IMAGE)
 
 # Every suite runs even if an earlier one failed; the summary decides.
-SUITES := unit qemu
+SUITES := unit rt qemu
 test: $(B)/.deps-ok
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-@$(MAKE) --no-print-directory unit-test
+	-@$(MAKE) --no-print-directory rt-test
 	-@$(MAKE) --no-print-directory qemu-test
 	@echo "== summary"
 	@$(PYTHON) tools/summary.py $(RESULTS) $(SUITES)
@@ -101,6 +114,7 @@ qemu-test: $(IMAGE)
 	$(PYTHON) tests/qemu/run.py --image $(IMAGE) --counts $(RESULTS)/qemu.counts
 
 include tests/unit/unit.mk
+include tests/rt/rt.mk
 
 clean:
 	rm -rf $(B)

@@ -7,7 +7,7 @@
 #define SEG_TSS 0x28 /* takes two slots */
 
 /* Interrupt Stack Table slots (1-based, as the IDT names them). */
-enum { IST_DF = 1, IST_NMI, IST_MC, IST_PF, IST_COUNT = 4 };
+enum { IST_DF = 1, IST_NMI, IST_MC, IST_PF, IST_FAULT, IST_COUNT = 5 };
 #define IST_STACK_SIZE 16384
 
 void gdt_init(void);

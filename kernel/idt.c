@@ -4,8 +4,9 @@
  * 256 interrupt gates, one per vector, each pointing at its 16-byte stub in
  * trapentry.S. Interrupt gates clear IF on entry. Four exceptions switch to
  * a stack of their own through the TSS's Interrupt Stack Table: #DF and #MC
- * (the current stack may be garbage), NMI (may arrive anywhere), and #PF
- * (may be caused by running out of the current stack).
+ * (the current stack may be garbage), NMI (may arrive anywhere), #PF (may
+ * be caused by running out of the current stack), and the faults a task
+ * may cause (#DE, #BP, #UD, #GP, x87/SIMD/alignment), which share one.
  */
 #include <stdint.h>
 
@@ -47,6 +48,11 @@ void idt_init(void)
 	set_gate(T_NMI, IST_NMI);
 	set_gate(T_MACHINE_CHECK, IST_MC);
 	set_gate(T_PAGE_FAULT, IST_PF);
+	/* Faults a task may cause: on a stack of their own, so a task whose
+	 * stack is nearly full still gets its report (not a double fault). */
+	static const int task_faults[] = { T_DIVIDE, T_BREAKPOINT, T_INVALID_OPCODE, T_GP, 16, 17, 19 };
+	for (unsigned i = 0; i < sizeof task_faults / sizeof task_faults[0]; i++)
+		set_gate(task_faults[i], IST_FAULT);
 	struct {
 		uint16_t limit;
 		uint64_t base;

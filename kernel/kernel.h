@@ -75,6 +75,19 @@ bool under_test(void);
 #define QEMU_EXIT_KERNEL_FAULT 0x31 /* -> 99 */
 void qemu_exit_if_testing(int code);
 
+/* tasks.c: runtime tasks from the shell; rtplat.c: the runtime's platform */
+void rtplat_init(void);
+void cmd_grow(int argc, char **argv);
+void cmd_spawn(int argc, char **argv);
+void cmd_resume(int argc, char **argv);
+void cmd_tasks(int argc, char **argv);
+void cmd_stack(int argc, char **argv);
+void cmd_trace(int argc, char **argv);
+void cmd_stacklimit(int argc, char **argv);
+void cmd_stale(int argc, char **argv);
+void cmd_taskfault(int argc, char **argv);
+void cmd_churn(int argc, char **argv);
+
 /* shell.c */
 _Noreturn void shell_run(void);
 #endif

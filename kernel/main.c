@@ -48,6 +48,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 {
 	(void)unused;
 	memmap_reclaim_loader();
+	rtplat_init();
 	pic_init();
 	trap_set_irq_handler(4, serial_irq);
 	pic_unmask(4);

@@ -13,6 +13,9 @@
  *                      | kernel stacks, each with an    |  KSTACK_BASE
  *                      | unmapped guard page below      |
  *   0xffffd00000000000 +--------------------------------+
+ *                      | task stacks of the runtime:    |  TASK_STACK_BASE: handed out
+ *                      | 16 TiB, each with a guard      |  upwards, never reused
+ *   0xffffc00000000000 +--------------------------------+
  *                      | ...                            |
  *   0xffff800000000000 +--------------------------------+
  *                      | direct map of all physical RAM |  PHYS_OFFSET: phys p is
@@ -25,8 +28,9 @@
  *                      | nothing else; page 0 unmapped  |
  *   0x0000000000000000 +--------------------------------+
  *
- * The task-stack region of the runtime gets its own slot here when the
- * runtime lands, far from any plausible integer value.
+ * Task stacks sit far from any plausible integer value, so the runtime's
+ * conservative pointer adjustment (runtime/stack.c) rarely mistakes a
+ * number for a stack pointer.
  */
 #ifndef MORESTACK_MEMLAYOUT_H
 #define MORESTACK_MEMLAYOUT_H
@@ -43,6 +47,9 @@
  * every slot never mapped, so running off the bottom faults at once. */
 #define KSTACK_BASE 0xffffd00000000000UL
 #define KSTACK_SLOT (1UL << 20)
+
+/* Task stacks (runtime/stack.c): RT_STACK_REGION bytes from here. */
+#define TASK_STACK_BASE 0xffffc00000000000UL
 
 /* Kernel image, linked at this address (see kernel/kernel.ld). */
 #define KERNEL_BASE 0xffffffff80000000UL

@@ -12,7 +12,7 @@
 #include "gdt.h"
 #include "x86.h"
 
-static const char *const exception_names[32] = {
+const char *const exception_names[32] = {
 	"#DE divide error", "#DB debug", "NMI non-maskable interrupt", "#BP breakpoint",
 	"#OF overflow", "#BR bound range exceeded", "#UD invalid opcode",
 	"#NM device not available", "#DF double fault", "coprocessor segment overrun",
@@ -24,11 +24,11 @@ static const char *const exception_names[32] = {
 	"#HV hypervisor injection", "#VC VMM communication", "#SX security", "reserved (31)",
 };
 
-static page_fault_hook pf_hook;
+static fault_hook task_fault_hook;
 static irq_handler irq_handlers[16];
 static int in_fault_report;
 
-void trap_set_page_fault_hook(page_fault_hook hook) { pf_hook = hook; }
+void trap_set_fault_hook(fault_hook hook) { task_fault_hook = hook; }
 void trap_set_irq_handler(int irq, irq_handler h) { irq_handlers[irq] = h; }
 
 /* The #PF error code in words (Intel SDM vol. 3A, 4.7, figure 4-12). */
@@ -106,7 +106,9 @@ void trap(struct trapframe *tf)
 		pic_eoi(irq);
 		return;
 	}
-	if (tf->vector == T_PAGE_FAULT && pf_hook && pf_hook(tf, read_cr2()))
+	bool hookable = tf->vector < 32 && tf->vector != T_NMI && tf->vector != T_DOUBLE_FAULT &&
+			tf->vector != T_MACHINE_CHECK;
+	if (hookable && task_fault_hook && task_fault_hook(tf))
 		return;
 	if (tf->vector == T_DOUBLE_FAULT)
 		kernel_fault(tf, "a fault happened while the CPU was delivering another one "

@@ -25,12 +25,15 @@ void idt_init(void);
 void trap(struct trapframe *tf);
 
 /*
- * A page-fault hook returns true when it resolved the fault (the faulting
- * instruction is retried). It runs on the #PF IST stack: it must not fault,
- * allocate from the faulting stack, or take a lock a task may hold.
+ * A fault hook sees every exception but NMI, #DF and #MC first, and returns
+ * true when it dealt with it (it may rewrite the frame: the runtime grows a
+ * task's stack, or kills the task and resumes another). It runs on an IST
+ * stack: it must not fault, allocate from the faulting stack, or take a
+ * lock a task may hold.
  */
-typedef bool (*page_fault_hook)(struct trapframe *tf, uint64_t addr);
-void trap_set_page_fault_hook(page_fault_hook hook);
+typedef bool (*fault_hook)(struct trapframe *tf);
+void trap_set_fault_hook(fault_hook hook);
+extern const char *const exception_names[32];
 
 typedef void (*irq_handler)(int irq);
 void trap_set_irq_handler(int irq, irq_handler h);

@@ -12,6 +12,8 @@
 #include "kernel.h"
 #include "x86.h"
 
+#include "../runtime/rt.h"
+
 #define KSTACK_PAGES 16 /* 64 KiB mapped at the top of each 1 MiB slot */
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -217,6 +219,11 @@ bool vm_describe_address(uint64_t va, char *buf, size_t cap)
 				  slot, lo, top);
 		else
 			ksnprintf(buf, cap, "in kernel stack %d [%#lx, %#lx)", slot, lo, top);
+		return true;
+	}
+	if (va >= TASK_STACK_BASE && va < KSTACK_BASE) {
+		if (!rt_stack_describe(va, buf, cap))
+			ksnprintf(buf, cap, "in the task stack region, in no stack the runtime knows");
 		return true;
 	}
 	if (va >= KERNEL_BASE) {

@@ -32,9 +32,10 @@ static struct {
 	bool ready;
 } sched;
 
+/* Prints through the platform's console; safe on the fault path (a 512-byte frame). */
 void rt_print(const char *fmt, ...)
 {
-	char buf[256];
+	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = kvsnprintf(buf, sizeof buf, fmt, ap);

@@ -1,0 +1,152 @@
+/*
+ * rtplat.c: the runtime's platform on bare metal (runtime/platform.h).
+ *
+ * Task stacks are mapped page by page in the kernel's own tables, in the
+ * TASK_STACK_BASE region. Frames of unmapped stacks go to a pool and are
+ * the first reused by the next stack (their addresses never are). Faults
+ * reach the runtime through the trap layer's fault hook, on an IST stack:
+ * the hook translates the trap frame to and from struct rt_regs.
+ * Tasks run with interrupts off, so no interrupt frame is ever pushed on a
+ * task stack (see kernel/tasks.c).
+ */
+#include "kernel.h"
+#include "trap.h"
+#include "x86.h"
+
+#include "../runtime/heap.h"
+#include "../runtime/platform.h"
+#include "../runtime/rt.h"
+
+#define POOL_MAX 8192 /* frames kept for reuse (32 MiB); more go back to the allocator */
+
+static uint64_t pool_head; /* a free frame; its first word (via the direct map) links the next */
+static uint64_t pool_count;
+
+static uint64_t pool_get(void)
+{
+	uint64_t f = pool_head;
+	if (f) {
+		pool_head = *(uint64_t *)phys_to_virt(f);
+		pool_count--;
+		return f;
+	}
+	return frame_alloc(&frames);
+}
+
+static void pool_put(uint64_t f)
+{
+	if (pool_count >= POOL_MAX) {
+		frame_free(&frames, f);
+		return;
+	}
+	*(uint64_t *)phys_to_virt(f) = pool_head;
+	pool_head = f;
+	pool_count++;
+}
+
+uint64_t rtplat_pool_frames(void) { return pool_count; }
+
+uintptr_t plat_stack_region(size_t bytes)
+{
+	return bytes <= KSTACK_BASE - TASK_STACK_BASE ? TASK_STACK_BASE : 0;
+}
+
+/* Maps fresh zeroed frames at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
+int plat_commit(uintptr_t addr, size_t bytes)
+{
+	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
+		uint64_t f = pool_get();
+		if (!f || pt_map(&kernel_pt_env, vm_root(), addr + off, f, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
+			if (f)
+				pool_put(f);
+			plat_decommit(addr, off);
+			return -1;
+		}
+		memset(phys_to_virt(f), 0, PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Unmaps [addr, addr+bytes) and pools its frames. [fault-safe] */
+void plat_decommit(uintptr_t addr, size_t bytes)
+{
+	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
+		struct pt_walk w;
+		pt_walk(&kernel_pt_env, vm_root(), addr + off, &w);
+		if (!w.mapped)
+			continue;
+		pt_unmap(&kernel_pt_env, vm_root(), addr + off, PAGE_SIZE);
+		invlpg(addr + off);
+		pool_put(w.phys);
+	}
+}
+
+void *plat_heap_pages(size_t pages)
+{
+	uint64_t f = frame_alloc_run(&frames, pages);
+	if (!f)
+		return NULL;
+	memset(phys_to_virt(f), 0, pages * PAGE_SIZE);
+	return phys_to_virt(f);
+}
+
+void plat_heap_free_pages(void *p, size_t pages)
+{
+	for (size_t i = 0; i < pages; i++)
+		frame_free(&frames, virt_to_phys_direct(p) + i * PAGE_SIZE);
+}
+
+/* Nanoseconds from the TSC: ticks times a 32.32 fixed-point ns-per-tick (no 128-bit divide). */
+static uint64_t ns_per_tick_32;
+
+uint64_t plat_now_ns(void)
+{
+	return (uint64_t)(((unsigned __int128)rdtsc() * ns_per_tick_32) >> 32);
+}
+
+void plat_write(const char *s, size_t n)
+{
+	console_write(s, n);
+}
+
+int plat_symbolize(uintptr_t pc, char *buf, size_t cap)
+{
+	return symbolize(pc, buf, cap);
+}
+
+_Noreturn void rt_fatal(const char *msg)
+{
+	panic("runtime: %s", msg);
+}
+
+/* trapframe <-> rt_regs: same registers, different order. */
+#define REGS(X) X(rax) X(rbx) X(rcx) X(rdx) X(rsi) X(rdi) X(rbp) X(rsp) X(r8) X(r9) X(r10) \
+	X(r11) X(r12) X(r13) X(r14) X(r15) X(rip)
+
+/* The trap layer's fault hook: every task fault goes to the runtime. */
+static bool task_fault(struct trapframe *tf)
+{
+	struct rt_regs r;
+#define LOAD(f) r.f = tf->f;
+	REGS(LOAD)
+#undef LOAD
+	bool page = tf->vector == T_PAGE_FAULT;
+	char what[64];
+	ksnprintf(what, sizeof what, "%s", exception_names[tf->vector]);
+	enum rt_fault_action a = rt_fault(&r, page ? read_cr2() : 0, page ? RT_FAULT_PAGE : RT_FAULT_OTHER,
+					  what);
+	if (a == RT_FAULT_NOT_OURS)
+		return false;
+#define STORE(f) tf->f = r.f;
+	REGS(STORE)
+#undef STORE
+	return true;
+}
+
+/* Starts the runtime on this machine. Only used when booting. */
+void rtplat_init(void)
+{
+	ns_per_tick_32 = (1000000000UL << 32) / (boot_info.tsc_hz ? boot_info.tsc_hz : 1000000000UL);
+	rt_init();
+	trap_set_fault_hook(task_fault);
+}

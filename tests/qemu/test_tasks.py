@@ -1,0 +1,103 @@
+"""Runtime tasks on bare metal: stacks grow by moving on a guard-page
+fault, pointers are adjusted, faults kill only their task, nothing leaks."""
+import re
+
+from harness import expect, expect_equal, expect_in, expect_re
+
+MACHINE = dict(machine="q35", memory="1G")
+
+
+def test_million_frames_with_pointers_between_them(m):
+    out = m.cmd("grow 1000000", timeout=300)
+    expect_re(r"task \d+: 1000000 frames deep and back: checksum ok, chain checked (\d+) times, "
+              r"every link intact", out)
+    grows = int(expect_re(r"stack: (\d+) grows", out).group(1))
+    expect(grows >= 14, "only %d grows for 1,000,000 frames" % grows)
+    expect_in("result: ok", out)
+
+
+def test_trace_shows_each_move_doubling_from_the_last(m):
+    expect_in("trace: stack moves are logged", m.cmd("trace on"))
+    out = m.cmd("grow 3000")
+    m.cmd("trace off")
+    moves = re.findall(r"grew \[(0x[0-9a-f]+), (0x[0-9a-f]+)\) -> \[(0x[0-9a-f]+), (0x[0-9a-f]+)\) "
+                       r"\((\d+) -> (\d+) KiB\), copied (\d+) bytes", out)
+    expect(len(moves) >= 5, "expected at least 5 moves for 3000 frames:\n" + out)
+    expect_equal(("4", "8"), moves[0][4:6], "first move sizes (KiB)")
+    for prev, cur in zip(moves, moves[1:]):
+        expect_equal(prev[2:4], cur[0:2], "a move starts where the previous one put the stack")
+    for lo, hi, nlo, nhi, old_kib, new_kib, copied in moves:
+        lo, hi, nlo, nhi = (int(x, 16) for x in (lo, hi, nlo, nhi))
+        expect_equal(2 * (hi - lo), nhi - nlo, "each move doubles the stack")
+        expect(nlo > hi, "the new stack is at fresh, higher addresses")
+        expect(0xffffc00000000000 <= lo < 0xffffd00000000000, "stack in the task region")
+        expect(0 < int(copied) <= hi - lo, "copied bytes within the old stack")
+    expect_in("every link intact", out)
+
+
+def test_parked_task_listed_with_its_frames_then_resumed(m):
+    out = m.cmd("spawn 5000")
+    tid = expect_re(r"task (\d+) parked 5000 frames deep on a (\d+) KiB stack", out).group(1)
+    out = m.cmd("tasks")
+    expect_re(r"^ +%s parked +parked +\d+ +\d+ +\d+ +\d+ +0 +\d+$" % tid, out)
+    out = m.cmd("stack %s" % tid)
+    lo, hi = (int(x, 16) for x in expect_re(
+        r"stack \[(0x[0-9a-f]+), (0x[0-9a-f]+)\), \d+ KiB", out).groups())
+    expect_in("rt_park+0x", out)
+    folded = int(expect_re(r"\.\.\. (\d+) more frames of recurse\+0x", out).group(1))
+    expect(4990 <= folded <= 5000, "%d recurse frames folded" % folded)
+    for frame in re.findall(r"\(frame at (0x[0-9a-f]+)\)", out):
+        expect(lo <= int(frame, 16) < hi, "frame %s outside the stack [%#x, %#x)" % (frame, lo, hi))
+    out = m.cmd("resume %s" % tid)
+    expect_re(r"task %s: 5000 frames deep and back: checksum ok" % tid, out)
+    expect_in("no task %s" % tid, m.cmd("stack %s" % tid))
+
+
+def test_stale_pointer_in_a_global_faults_with_the_move_named(m):
+    out = m.cmd("stale")
+    addr = expect_re(r"keeps &local = (0x[0-9a-f]+) in a global", out).group(1)
+    expect_re(r"#PF page fault at pc 0x[0-9a-f]+ <stale_task\+0x[0-9a-f]+>, address %s" % addr, out)
+    lo, hi = (int(x, 16) for x in expect_re(
+        r"the address is in task \d+'s old stack \[(0x[0-9a-f]+), (0x[0-9a-f]+)\), which growth "
+        r"moved to \[0x[0-9a-f]+, 0x[0-9a-f]+\) \(move 1\); the task's stack is now", out).groups())
+    expect(lo <= int(addr, 16) < hi, "the stale address lies in the old stack named")
+    expect_in("went stale", out)
+    expect_in("died; the shell goes on", out)
+
+
+def test_faults_in_tasks_kill_only_the_task(m):
+    for kind, words in [("null", r"#PF page fault at pc .*<fault_task\+0x[0-9a-f]+>, address 0x10"),
+                        ("div0", r"#DE divide error at pc .*<fault_task\+"),
+                        ("ud", r"#UD invalid opcode at pc .*<fault_task\+"),
+                        ("gp", r"#GP general protection at pc .*<fault_task\+")]:
+        out = m.cmd("taskfault " + kind)
+        expect_re(words, out)
+        expect_in("was killed; the shell goes on", out)
+    expect_in("taskfault: usage", m.cmd("taskfault"))
+
+
+def test_stack_limit_kills_with_go_words(m):
+    expect_in("stacklimit: 1048576 bytes", m.cmd("stacklimit 1048576"))
+    out = m.cmd("grow 1000000", timeout=120)
+    expect_in("runtime: goroutine stack exceeds 1048576-byte limit", out)
+    expect_re(r"runtime: task \d+ sp=0x[0-9a-f]+ stack=\[0x[0-9a-f]+, 0x[0-9a-f]+\]", out)
+    expect_in("fatal error: stack overflow", out)
+    expect_in("was killed (stack overflow); the shell goes on", out)
+    expect_in("stacklimit: 1000000000 bytes", m.cmd("stacklimit 1000000000"))
+    expect_in("not a byte count", m.cmd("stacklimit lots"))
+
+
+def test_thousand_tasks_churn_without_leaks(m):
+    out = m.cmd("churn 1000 7", timeout=300)
+    expect_re(r"churn: 1000 tasks, 1000 checksums ok, 0 killed, 0 broken links", out)
+    expect_re(r"stack memory mapped (\d+) KiB before, \1 KiB after; heap objects (\d+) before, "
+              r"\2 after", out)
+    expect_in("churn: ok", out)
+
+
+def test_nothing_left_after_all_tasks(m):
+    out = m.cmd("tasks")
+    expect_re(r"tasks: \d+ spawned, 0 live; stacks: 0 KiB mapped", out)
+    expect_re(r"heap: 0 objects, 0 bytes live", out)
+    expect_in("wx: ok", m.cmd("wx"))
+    expect_in("commands:", m.cmd("help"))
