@@ -24,7 +24,7 @@ KERNEL_C += rtplat tasks
 KERNEL_S := entry trapentry
 # The runtime core, built into the kernel with the same flags (and -Ikernel
 # for format.h and kstring.h); the host port builds the same files natively.
-RUNTIME_C := task stack heap
+RUNTIME_C := task stack heap chan
 RUNTIME_S := switch
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
 	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o)

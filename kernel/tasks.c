@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "x86.h"
 
+#include "../runtime/chan.h"
 #include "../runtime/heap.h"
 #include "../runtime/platform.h"
 #include "../runtime/rt.h"
@@ -413,7 +414,13 @@ struct churn_job {
 	uint64_t seed, acc;
 };
 
-/* Six rounds: recurse to a random depth (grows), come back, yield (shrinks). */
+static struct rt_chan *churn_chan;
+static uint64_t churn_sent, churn_received;
+
+/*
+ * Six rounds: recurse to a random depth (grows), come back, yield (shrinks),
+ * then pass a token through a shared buffered channel (may park).
+ */
 static uint64_t churn_task(uint64_t arg)
 {
 	struct churn_job *job = (struct churn_job *)arg;
@@ -424,6 +431,11 @@ static uint64_t churn_task(uint64_t arg)
 		job->grow.grows_seen = rt_current()->stats.grows;
 		job->acc ^= recurse(&job->grow, NULL, 0);
 		rt_yield();
+		uint64_t token = x, got = 0;
+		chan_send(churn_chan, &token);
+		churn_sent += token;
+		chan_recv(churn_chan, &got);
+		churn_received += got;
 	}
 	return job->acc;
 }
@@ -451,6 +463,8 @@ void cmd_churn(int argc, char **argv)
 	rt_get_stats(&before);
 	heap_get_stats(&hb);
 	struct rt_task **tasks = rt_alloc(n * sizeof *tasks);
+	churn_chan = chan_make(sizeof(uint64_t), 16);
+	churn_sent = churn_received = 0;
 	uint64_t made = 0;
 	for (; tasks && made < n; made++) {
 		struct churn_job *job = rt_alloc(sizeof *job);
@@ -484,6 +498,9 @@ void cmd_churn(int argc, char **argv)
 	}
 	uint64_t ms = (plat_now_ns() - t0) / 1000000;
 	rt_free(tasks);
+	chan_free(churn_chan);
+	kprintf("churn: channel tokens: %lu sent, %lu received (sums %s)\n", churn_sent, churn_received,
+		churn_sent == churn_received ? "equal" : "DIFFER");
 	rt_get_stats(&after);
 	heap_get_stats(&ha);
 	kprintf("churn: %lu tasks, %lu checksums ok, %lu killed, %lu broken links; %lu grows, "
@@ -491,7 +508,7 @@ void cmd_churn(int argc, char **argv)
 	kprintf("churn: stack memory mapped %lu KiB before, %lu KiB after; heap objects %lu before, "
 		"%lu after\n", before.stack_bytes_committed >> 10, after.stack_bytes_committed >> 10,
 		hb.objects_live, ha.objects_live);
-	kprintf("churn: %s\n", ok == n && broken == 0 &&
+	kprintf("churn: %s\n", ok == n && broken == 0 && churn_sent == churn_received &&
 				       after.stack_bytes_committed == before.stack_bytes_committed &&
 				       ha.objects_live == hb.objects_live ? "ok" : "FAILED");
 }

@@ -209,6 +209,25 @@ _Noreturn void rt_exit(uint64_t value)
 }
 
 /*
+ * Ends the current task with Go's panic words (a runtime error found by
+ * the runtime itself, such as a send on a closed channel). Outside tasks,
+ * it is fatal. panic/recover proper arrives with defer.
+ */
+_Noreturn void rt_die(const char *panic_msg)
+{
+	struct rt_task *t = sched.current;
+	if (!t)
+		rt_fatal(panic_msg);
+	rt_print("panic: %s\n\ngoroutine %lu [running]: task %s killed; the other tasks go on\n",
+		 panic_msg, t->id, t->name);
+	ksnprintf(t->kill_reason, sizeof t->kill_reason, "panic: %s", panic_msg);
+	finish_task(t, RT_EXIT_KILLED, 0);
+	switch_to(runq_pop());
+	for (;;)
+		;
+}
+
+/*
  * Kills the current task from the fault path: *regs becomes the context of
  * the task (or scheduler) that runs next, resumed at rt_switch_restore.
  * Touches nothing on the dying task's stack.

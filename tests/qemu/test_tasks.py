@@ -90,6 +90,7 @@ def test_stack_limit_kills_with_go_words(m):
 def test_thousand_tasks_churn_without_leaks(m):
     out = m.cmd("churn 1000 7", timeout=300)
     expect_re(r"churn: 1000 tasks, 1000 checksums ok, 0 killed, 0 broken links", out)
+    expect_re(r"churn: channel tokens: \d+ sent, \d+ received \(sums equal\)", out)
     expect_re(r"stack memory mapped (\d+) KiB before, \1 KiB after; heap objects (\d+) before, "
               r"\2 after", out)
     expect_in("churn: ok", out)

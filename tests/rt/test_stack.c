@@ -5,6 +5,8 @@
  */
 #include "rt_test.h"
 
+#include "chan.h"
+
 /* ---- 1,000,000 frames, each pointing at its caller's locals ---- */
 
 struct link {
@@ -277,14 +279,22 @@ static void test_null_dereference_kills_only_the_task(void **state)
 
 /* ---- 1,000 tasks growing and shrinking to random depths, interleaved ---- */
 
+static struct rt_chan *churn_chan;
+static uint64_t churn_sent, churn_received;
+
+/* Six rounds: grow to a random depth and back, yield, pass a token through a channel. */
 static uint64_t churn_task(uint64_t seed)
 {
 	uint64_t x = seed, acc = 0;
 	for (int round = 0; round < 6; round++) {
 		x = mix(x + round);
-		uint64_t depth = 1 + x % 3000;
+		uint64_t depth = 1 + x % 3000, token = x, got;
 		acc ^= deep_task(depth);
 		rt_yield();
+		chan_send(churn_chan, &token);
+		churn_sent += token;
+		assert_true(chan_recv(churn_chan, &got));
+		churn_received += got;
 	}
 	return acc;
 }
@@ -312,6 +322,8 @@ static void test_thousand_tasks_grow_and_shrink(void **state)
 	struct heap_stats hb, ha;
 	rt_get_stats(&before);
 	heap_get_stats(&hb);
+	churn_chan = chan_make(8, 16);
+	churn_sent = churn_received = 0;
 	for (int i = 0; i < N; i++)
 		assert_non_null(tasks[i] = rt_spawn(churn_task, 1000 + i, "churn"));
 	rt_run();
@@ -326,6 +338,8 @@ static void test_thousand_tasks_grow_and_shrink(void **state)
 	}
 	assert_true(grows > N);
 	assert_true(shrinks > N / 2);
+	assert_true(churn_sent == churn_received);
+	chan_free(churn_chan);
 	rt_get_stats(&after);
 	heap_get_stats(&ha);
 	/* No stack memory or task record outlives its task. */
