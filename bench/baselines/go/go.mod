@@ -1,0 +1,3 @@
+module morestack/bench
+
+go 1.19

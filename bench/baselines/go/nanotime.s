@@ -1,0 +1,1 @@
+// Empty: lets nanotime.go declare a function without a body.
