@@ -10,10 +10,11 @@ import (
 
 // gosched: two goroutines each call runtime.Gosched n/2 times.  Gosched
 // puts the caller on the global run queue and runs the next runnable
-// goroutine, the other one, so they alternate; but one schedule in 61
-// looks at the global queue first (for fairness) and picks the caller
-// again.  `last` tells the two apart (no lock: with GOMAXPROCS=1 only one
-// runs at a time), and only real transfers of control are counted.
+// goroutine, the other one, so they alternate; but now and then the
+// scheduler's fairness checks of the global queue pick the caller again
+// (about 3% of the calls).  `last` tells the two apart (no lock: with
+// GOMAXPROCS=1 only one runs at a time), and only real transfers of
+// control are counted.
 func goschedPingPong(n int) (uint64, int) {
 	var calls uint64
 	switches, last := 0, -1
