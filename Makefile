@@ -46,7 +46,10 @@ all: $(IMAGE)
 image: $(IMAGE)
 
 $(B)/.deps-ok: tools/packages.txt tools/deps.sh
-	@tools/deps.sh check
+	@tools/deps.sh check build run test
+	@mkdir -p $(B) && touch $@
+$(B)/.bench-deps-ok: tools/packages.txt tools/deps.sh
+	@tools/deps.sh check bench
 	@mkdir -p $(B) && touch $@
 deps: $(B)/.deps-ok
 
@@ -113,6 +116,28 @@ qemu-test: $(IMAGE)
 	@mkdir -p $(RESULTS)
 	$(PYTHON) tests/qemu/run.py --image $(IMAGE) --counts $(RESULTS)/qemu.counts
 
+# ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
+RT_BENCH_SRC := bench/rt_bench.c runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c \
+	runtime/switch.S host/plat_linux.c kernel/format.c kernel/symbols.c
+$(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h) $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"; $(CC) -std=gnu11 -O2 -g -fno-pie -no-pie -fno-omit-frame-pointer \
+		-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
+		-fcf-protection=none -Wall -Wextra -Werror -Iruntime -Ikernel -Ihost \
+		$(filter %.c %.S,$^) -o $@
+
+.PHONY: bench
+bench: $(B)/.bench-deps-ok $(IMAGE) $(B)/bench/rt_bench
+	@$(MAKE) --no-print-directory bench-reset bench-baselines
+	@echo "== morestack on its Linux port, pinned to core 0"
+	taskset -c 0 $(B)/bench/rt_bench >> $(BENCH_RESULTS)
+	@echo "== morestack on bare metal: QEMU with -icount shift=0 (about a minute)"
+	$(PYTHON) bench/qemu_bench.py --image $(IMAGE) >> $(BENCH_RESULTS)
+	@echo "== results"
+	@$(PYTHON) bench/report.py $(BENCH_RESULTS)
+	@sh bench/disasm.sh $(B)/bench/rt_bench $(B)/bench/gobench
+
+include bench/bench.mk
 include tests/unit/unit.mk
 include tests/rt/rt.mk
 

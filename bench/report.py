@@ -120,10 +120,12 @@ def family_table(base, unit, rows):
     col_width = (WIDTH - 2 - param_width) // max(1, len(cols))
     out = [heading(base, unit, ref)]
     if col_width < 10:
-        # Too many implementations side by side: one row per pair instead.
+        # Too many implementations side by side: a small table per parameter,
+        # each under its parameter's name, one column header for all.
+        out.append(f"  {'implementation':<34}{'value':>20}{'ratio':>14}")
         for param in param_order(rows):
-            values = rows[param]
-            out += simple_table(f"{base}/{param}", unit, values)[1:]
+            out.append(f"  {base}/{param}:")
+            out += ["  " + line for line in simple_table(f"{base}/{param}", unit, rows[param])[2:]]
         return out
     names = "".join(f"{('ratio' if ratio else impl)[:col_width - 1]:>{col_width}}"
                     for impl, ratio in cols)

@@ -2,9 +2,13 @@
  * plat_linux.c: the runtime's platform on Linux, in user space.
  *
  * Stacks live in one PROT_NONE reservation at a high address (no plausible
- * integer looks like it); committing is mprotect, decommitting is
- * madvise(MADV_DONTNEED) + mprotect(PROT_NONE), so Linux takes the pages
- * back and the addresses stay reserved. Faults arrive as signals, handled
+ * integer looks like it). Committing maps fresh anonymous memory over part
+ * of it (MAP_FIXED; pages arrive when touched: a doubled stack uses only
+ * its upper half at first, and populating the rest would waste memory).
+ * Decommitting maps PROT_NONE | MAP_NORESERVE
+ * over it again: Linux frees the pages and the range merges back into the
+ * reservation (mprotect would leave it a separate, still-accounted mapping,
+ * and mappings would pile up to vm.max_map_count). Faults arrive as signals, handled
  * on an alternate signal stack (the faulting stack may be the exhausted
  * one): SIGSEGV and SIGBUS are page faults, SIGFPE, SIGILL and SIGTRAP
  * other faults. The handler hands the saved registers to rt_fault and
@@ -48,13 +52,14 @@ uintptr_t plat_stack_region(size_t bytes)
 
 int plat_commit(uintptr_t addr, size_t bytes)
 {
-	return mprotect((void *)addr, bytes, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
+	void *p = mmap((void *)addr, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	return p == (void *)addr ? 0 : -1;
 }
 
 void plat_decommit(uintptr_t addr, size_t bytes)
 {
-	madvise((void *)addr, bytes, MADV_DONTNEED);
-	mprotect((void *)addr, bytes, PROT_NONE);
+	mmap((void *)addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 }
 
 void *plat_heap_pages(size_t pages)

@@ -52,7 +52,8 @@ def command(image, workdir, machine="q35", memory="512M", test=False, icount=Fal
                  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                  "-fw_cfg", "name=opt/morestack/exit-on-fault,string=1"]
     if icount:
-        args += ["-icount", "shift=0"]
+        # One instruction per virtual nanosecond: guest time counts instructions.
+        args += ["-icount", "shift=0", "-fw_cfg", "name=opt/morestack/icount,string=1"]
     if gdb:
         args += ["-s", "-S"]
     return args + list(extra)

@@ -42,11 +42,12 @@ struct rt_task {
 	const char *name;
 	struct rt_stack_stats stats;
 	struct rt_task *next;      /* run queue or wait queue link */
-	struct rt_task *all_next;  /* every task not yet reaped */
+	struct rt_task *all_next;  /* every task not yet reaped, newest first */
+	struct rt_task *all_prev;
 	struct rt_task *joiner;    /* a task parked in rt_join on this one */
 	void *wait_elem;           /* channel element pointer while parked (may point into its stack) */
 	uint64_t wait_ok;
-	char kill_reason[96];
+	char kill_reason[64];      /* why it was killed; sized so the record fits 256 bytes */
 };
 
 /* ---- tasks ---- */

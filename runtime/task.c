@@ -150,6 +150,8 @@ struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 	}
 	task_init_stack(t);
 	t->all_next = sched.all;
+	if (sched.all)
+		sched.all->all_prev = t;
 	sched.all = t;
 	sched.spawned++;
 	sched.live++;
@@ -280,16 +282,17 @@ void rt_run(void)
 		switch_to(next);
 }
 
-/* Forgets a finished task: unlinks and frees its record. */
+/* Forgets a finished task: unlinks and frees its record. O(1). */
 void rt_reap(struct rt_task *t)
 {
 	if (t->state != RT_DONE)
 		return;
-	for (struct rt_task **p = &sched.all; *p; p = &(*p)->all_next)
-		if (*p == t) {
-			*p = t->all_next;
-			break;
-		}
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		sched.all = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
 	rt_free(t);
 }
 

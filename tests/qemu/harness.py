@@ -41,8 +41,9 @@ def own_machine(fn):
 class Machine:
     """One QEMU process: serial on a pipe, output collected by a thread."""
 
-    def __init__(self, image, machine="q35", memory="512M", log_path=None):
+    def __init__(self, image, machine="q35", memory="512M", log_path=None, icount=False):
         self.image, self.machine, self.memory = image, machine, memory
+        self.icount = icount
         self.log_path = log_path
         self.out = ""          # everything received, \r removed
         self.pos = 0           # how far tests have consumed self.out
@@ -53,7 +54,8 @@ class Machine:
         self.eof = False       # the reader saw QEMU close the serial line
 
     def start(self):
-        args = qemu.command(self.image, self.workdir, self.machine, self.memory, test=True)
+        args = qemu.command(self.image, self.workdir, self.machine, self.memory, test=True,
+                            icount=self.icount)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, bufsize=0)
         self.t0 = time.monotonic()

@@ -1,0 +1,397 @@
+/*
+ * rt_bench.c: morestack's own figures on the Linux port, for `make bench`.
+ * Prints "BENCH <benchmark> morestack <value> <unit>" lines, the format
+ * bench/report.py reads; the baselines (Go, Boost.Context, glibc, PCL,
+ * gcc split stacks) print the same for themselves. Each timed figure is
+ * the best of 5 runs. Checksums go to stderr so no work is optimized out.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "heap.h"
+#include "host.h"
+#include "platform.h"
+#include "rt.h"
+
+#define RUNS 5
+
+static void emit(const char *bench, const char *impl, double value, const char *unit)
+{
+	printf("BENCH %s %s %.3f %s\n", bench, impl, value, unit);
+	fflush(stdout);
+}
+
+/* ---- switch: two tasks yielding to each other ---- */
+
+static uint64_t yielder(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		rt_yield();
+	return n;
+}
+
+static double bench_switch(void)
+{
+	const uint64_t n = 2000000;
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		struct rt_task *a = rt_spawn(yielder, n, "a"), *b = rt_spawn(yielder, n, "b");
+		uint64_t t0 = plat_now_ns();
+		rt_run();
+		double ns = (double)(plat_now_ns() - t0) / (2.0 * n);
+		if (ns < best) best = ns;
+		rt_reap(a);
+		rt_reap(b);
+	}
+	return best;
+}
+
+/* ---- switch through an unbuffered channel: one message each way per round ---- */
+
+struct pingpong { struct rt_chan *a, *b; uint64_t n; };
+
+static uint64_t ping(uint64_t arg)
+{
+	struct pingpong *p = (struct pingpong *)arg;
+	uint64_t v = 0;
+	for (uint64_t i = 0; i < p->n; i++) {
+		chan_send(p->a, &i);
+		chan_recv(p->b, &v);
+	}
+	return v;
+}
+
+static uint64_t pong(uint64_t arg)
+{
+	struct pingpong *p = (struct pingpong *)arg;
+	uint64_t v = 0;
+	for (uint64_t i = 0; i < p->n; i++) {
+		chan_recv(p->a, &v);
+		chan_send(p->b, &v);
+	}
+	return v;
+}
+
+static double bench_chan(void)
+{
+	struct pingpong p = { chan_make(8, 0), chan_make(8, 0), 1000000 };
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		struct rt_task *a = rt_spawn(ping, (uint64_t)&p, "ping");
+		struct rt_task *b = rt_spawn(pong, (uint64_t)&p, "pong");
+		uint64_t t0 = plat_now_ns();
+		rt_run();
+		double ns = (double)(plat_now_ns() - t0) / (2.0 * p.n); /* per message = per switch */
+		if (ns < best) best = ns;
+		rt_reap(a);
+		rt_reap(b);
+	}
+	chan_free(p.a);
+	chan_free(p.b);
+	return best;
+}
+
+/* ---- spawn: create, run to exit, reap ---- */
+
+static uint64_t nothing(uint64_t x) { return x; }
+
+static double bench_spawn(void)
+{
+	const uint64_t n = 200000;
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t0 = plat_now_ns(), sum = 0;
+		for (uint64_t i = 0; i < n; i++) {
+			struct rt_task *t = rt_spawn(nothing, i, "nop");
+			uint64_t v;
+			rt_join(t, &v);
+			sum += v;
+			rt_reap(t);
+		}
+		double ns = (double)(plat_now_ns() - t0) / n;
+		if (ns < best) best = ns;
+		fprintf(stderr, "spawn checksum %lu\n", sum);
+	}
+	return best;
+}
+
+/* ---- deep recursion: 1,000,000 frames, each pointing at its caller's frame ---- */
+
+struct link { struct link *up; uint64_t depth; };
+
+__attribute__((noinline)) static uint64_t recurse(struct link *up, uint64_t depth, uint64_t max)
+{
+	struct link me = { up, depth };
+	if (depth == max) {
+		uint64_t n = 0;
+		for (struct link *l = &me; l; l = l->up)
+			n++;
+		return n;
+	}
+	return recurse(&me, depth + 1, max) + (me.up == up ? 0 : 1000000000);
+}
+
+static uint64_t deep_task(uint64_t frames) { return recurse(NULL, 0, frames - 1); }
+
+static void bench_deep(void)
+{
+	double best = 1e30;
+	uint64_t grows = 0;
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t0 = plat_now_ns(), v = 0;
+		struct rt_task *t = rt_spawn(deep_task, 1000000, "deep");
+		rt_join(t, &v);
+		double ms = (double)(plat_now_ns() - t0) / 1e6;
+		if (v != 1000000) {
+			fprintf(stderr, "deep recursion: chain of %lu, expected 1000000\n", v);
+			exit(1);
+		}
+		if (ms < best) best = ms;
+		grows = t->stats.grows;
+		rt_reap(t);
+	}
+	emit("deep_recursion", "morestack", best, "ms");
+	emit("deep_recursion", "morestack", (double)grows, "grows");
+}
+
+/* ---- growth ladder: one growth at each size, 4 KiB to 64 MiB ---- */
+
+struct ladder { uint64_t size; uint64_t wall_ns, move_ns, copied; };
+
+/* Uses about `bytes` of stack: frames of 1 KiB. */
+__attribute__((noinline)) static uint64_t use_stack(uint64_t bytes)
+{
+	volatile char pad[1008];
+	pad[0] = 1;
+	return bytes > 1024 ? use_stack(bytes - 1024) + (uint64_t)pad[0] : (uint64_t)pad[0];
+}
+
+static uint64_t ladder_task(uint64_t arg)
+{
+	struct ladder *l = (struct ladder *)arg;
+	struct rt_task *t = rt_current();
+	if (l->size > RT_STACK_MIN)
+		use_stack(l->size * 3 / 4); /* grow to exactly l->size, then come back */
+	if ((uint64_t)(t->stack_hi - t->stack_lo) != l->size)
+		return 0;
+	uint64_t m0 = t->stats.move_ns, c0 = t->stats.bytes_copied;
+	/* Fill the stack but for 512 bytes, then one more frame: one growth. */
+	uint64_t t0 = plat_now_ns();
+	use_stack(l->size - 512 + 2048);
+	l->wall_ns = plat_now_ns() - t0;
+	l->move_ns = t->stats.move_ns - m0;
+	l->copied = t->stats.bytes_copied - c0;
+	return (uint64_t)(t->stack_hi - t->stack_lo) == 2 * l->size;
+}
+
+/*
+ * The floor under every move on this port: the two mapping changes it
+ * makes (map the new stack, unmap the old one), at fresh addresses, with
+ * the new pages touched, measured the same way. On a virtual machine
+ * whose mapping changes exit to the hypervisor this dominates small moves.
+ */
+static double mapping_floor_ns(void)
+{
+	const int n = 2000;
+	char *r = mmap(NULL, (size_t)n * 16384, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	uint64_t t0 = plat_now_ns();
+	for (int i = 0; i < n; i++) {
+		char *p = r + (size_t)i * 16384;
+		mmap(p, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		memset(p, 1, 8192);
+		mmap(p, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	}
+	double ns = (double)(plat_now_ns() - t0) / n;
+	munmap(r, (size_t)n * 16384);
+	return ns;
+}
+
+static void bench_ladder(void)
+{
+	emit("growth_ladder/4KiB", "linux-map-unmap-floor", mapping_floor_ns() / 1e3, "us/growth");
+	for (uint64_t size = 4096; size <= (64UL << 20); size *= 2) {
+		struct ladder best = { 0, ~0UL, ~0UL, 0 };
+		for (int r = 0; r < RUNS; r++) {
+			struct ladder l = { size, 0, 0, 0 };
+			uint64_t ok = 0;
+			struct rt_task *t = rt_spawn(ladder_task, (uint64_t)&l, "ladder");
+			rt_join(t, &ok);
+			rt_reap(t);
+			if (ok && l.move_ns < best.move_ns)
+				best = l;
+		}
+		char name[64];
+		if (size < (1UL << 20))
+			snprintf(name, sizeof name, "growth_ladder/%luKiB", size >> 10);
+		else
+			snprintf(name, sizeof name, "growth_ladder/%luMiB", size >> 20);
+		/* morestack: the whole event, fault and signal included (Go's figure is
+		 * its whole morestack too); morestack-move: the copy-and-adjust alone. */
+		emit(name, "morestack", (double)best.wall_ns / 1e3, "us/growth");
+		emit(name, "morestack-move", (double)best.move_ns / 1e3, "us/growth");
+		if (best.copied)
+			emit(name, "morestack", (double)best.move_ns / (double)best.copied, "ns/byte");
+	}
+}
+
+/* ---- short-lived tasks: 1,000,000 tasks using 16 KiB of stack each ---- */
+
+static uint64_t use16k(uint64_t x) { return use_stack(16 << 10) + x; }
+
+static void bench_short_lived(void)
+{
+	const uint64_t n = 1000000;
+	uint64_t t0 = plat_now_ns(), sum = 0;
+	/* 100 at a time, as a server would have them in flight. */
+	struct rt_task *batch[100];
+	for (uint64_t i = 0; i < n; i += 100) {
+		for (int k = 0; k < 100; k++)
+			batch[k] = rt_spawn(use16k, i + (uint64_t)k, "short");
+		rt_run();
+		for (int k = 0; k < 100; k++) {
+			uint64_t v;
+			rt_join(batch[k], &v);
+			sum += v;
+			rt_reap(batch[k]);
+		}
+	}
+	double ms = (double)(plat_now_ns() - t0) / 1e6;
+	fprintf(stderr, "short-lived checksum %lu\n", sum);
+	emit("short_lived", "morestack", ms, "ms");
+	emit("short_lived", "morestack", ms * 1e6 / n, "ns/task");
+}
+
+/* ---- hot split: a call in a loop, landing on a stack boundary ---- */
+
+__attribute__((noinline)) static uint64_t leaf(uint64_t x)
+{
+	volatile char pad[256];
+	pad[0] = (char)x;
+	return x + pad[0];
+}
+
+/* Recurses until fewer than 160 bytes of the first stack are left, then loops on a call. */
+__attribute__((noinline)) static uint64_t at_boundary(uint64_t iters)
+{
+	volatile char pad[32];
+	pad[0] = 0;
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	if (fp - rt_current()->stack_lo > 160 + 64)
+		return at_boundary(iters) + (uint64_t)pad[0];
+	uint64_t sum = 0;
+	for (uint64_t i = 0; i < iters; i++)
+		sum += leaf(i); /* its 256-byte frame crosses the first stack's end */
+	return sum;
+}
+
+static uint64_t hot_task(uint64_t iters) { return at_boundary(iters); }
+
+static void bench_hot_split(void)
+{
+	const uint64_t iters = 10000000;
+	double best = 1e30;
+	uint64_t grows = 0;
+	for (int r = 0; r < RUNS; r++) {
+		struct rt_task *t = rt_spawn(hot_task, iters, "hot");
+		uint64_t t0 = plat_now_ns(), v;
+		rt_join(t, &v);
+		double ns = (double)(plat_now_ns() - t0) / iters;
+		if (ns < best) best = ns;
+		grows = t->stats.grows;
+		fprintf(stderr, "hot split checksum %lu\n", v);
+		rt_reap(t);
+	}
+	emit("hot_split", "morestack", best, "ns/iter");
+	emit("hot_split", "morestack", (double)grows, "grows");
+}
+
+/* ---- memory per parked task, at 100,000 tasks ---- */
+
+static struct rt_chan *never;
+
+static uint64_t park_forever(uint64_t x)
+{
+	uint64_t v;
+	chan_recv(never, &v);
+	return x + v;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, resident = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void bench_parked(void)
+{
+	const uint64_t n = 100000;
+	long max_maps = 0;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &max_maps) != 1)
+			max_maps = 0;
+		fclose(f);
+	}
+	if (max_maps < (long)(2 * n + 10000)) {
+		/* Each stack and its guard are two mappings for Linux. */
+		fprintf(stderr, "parked_mem: vm.max_map_count is %ld, needs %lu: run "
+				"'sysctl vm.max_map_count=262144' (root) to measure 100,000 parked tasks\n",
+			max_maps, 2 * n + 10000);
+		return;
+	}
+	never = chan_make(8, 0);
+	struct heap_stats h0, h1;
+	struct rt_global_stats g0, g1;
+	heap_get_stats(&h0);
+	rt_get_stats(&g0);
+	long rss0 = rss_kib();
+	static struct rt_task *t[100000];
+	for (uint64_t i = 0; i < n; i++)
+		t[i] = rt_spawn(park_forever, i, "parked");
+	rt_run(); /* every task runs and parks on the channel */
+	long rss1 = rss_kib();
+	heap_get_stats(&h1);
+	rt_get_stats(&g1);
+	emit("parked_mem", "morestack", (double)(rss1 - rss0) * 1024.0 / n, "bytes/task");
+	emit("parked_mem", "morestack-stack",
+	     (double)(g1.stack_bytes_committed - g0.stack_bytes_committed) / n, "bytes/task");
+	emit("parked_mem", "morestack-runtime", (double)(h1.bytes_used - h0.bytes_used) / n,
+	     "bytes/task");
+	chan_close(never); /* wakes them all: they exit */
+	rt_run();
+	for (uint64_t i = 0; i < n; i++) {
+		rt_join(t[i], NULL);
+		rt_reap(t[i]);
+	}
+	chan_free(never);
+}
+
+int main(int argc, char **argv)
+{
+	host_init();
+	const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN(name, call) if (!only || strcmp(only, name) == 0) call
+	RUN("switch", emit("switch", "morestack", bench_switch(), "ns/switch"));
+	RUN("switch", emit("switch", "morestack-chan", bench_chan(), "ns/switch"));
+	RUN("spawn", emit("spawn", "morestack", bench_spawn(), "ns/spawn"));
+	RUN("deep", bench_deep());
+	RUN("ladder", bench_ladder());
+	RUN("hot", bench_hot_split());
+	RUN("short", bench_short_lived());
+	RUN("parked", bench_parked());
+	return 0;
+}
