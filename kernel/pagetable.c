@@ -112,6 +112,58 @@ int pt_unmap(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size
 	return PT_OK;
 }
 
+static int table_is_empty(const struct pt_env *env, uint64_t t)
+{
+	const uint64_t *tab = table(env, t);
+	for (unsigned i = 0; i < 512; i++)
+		if (tab[i])
+			return 0;
+	return 1;
+}
+
+/* At `level` (2: PD entries, 3: PDPT, 4: PML4), frees the tables below
+ * entries covering [va, end) that have become empty; returns how many. */
+static int prune_level(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t end, int level,
+		       uint64_t keep_from, void (*free_table)(void *ctx, uint64_t phys))
+{
+	uint64_t span = 1ULL << (12 + 9 * (level - 1)); /* what one entry at this level covers */
+	int freed = 0;
+	for (uint64_t a = va & ~(span - 1); a < end && a >= (va & ~(span - 1)); a += span) {
+		uint64_t *e = level == 4 ? &table(env, pml4)[index_of(a, 4)] : entry_for(env, pml4, a, level, 0);
+		if (!e || !(*e & PTE_P) || (*e & PTE_PS) || a + span - 1 >= keep_from)
+			continue;
+		uint64_t below = *e & PTE_ADDR;
+		if (table_is_empty(env, below)) {
+			*e = 0;
+			free_table(env->ctx, below);
+			freed++;
+		}
+		if (a + span < a)
+			break;
+	}
+	return freed;
+}
+
+/*
+ * pt_unmap, then frees every page table under [va, va+size) left with no
+ * entries (the PML4 itself stays), except tables reaching keep_from or
+ * above: addresses there may still be mapped, and freeing a table only to
+ * allocate it again is waste. For ranges that will never be mapped again,
+ * such as the runtime's retired stacks. Does not flush the TLB.
+ */
+int pt_unmap_prune(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size,
+		   uint64_t keep_from, void (*free_table)(void *ctx, uint64_t phys))
+{
+	int err = pt_unmap(env, pml4, va, size);
+	if (err || size == 0)
+		return err;
+	/* A level can only have emptied if the one below it freed a table. */
+	for (int level = 2; level <= 4; level++)
+		if (!prune_level(env, pml4, va, va + size, level, keep_from, free_table))
+			break;
+	return PT_OK;
+}
+
 /* Sets and clears bits of the 4 KiB leaf entry of va. Does not flush the TLB. */
 int pt_set_flags(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t set, uint64_t clear)
 {

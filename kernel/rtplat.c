@@ -51,9 +51,15 @@ uintptr_t plat_stack_region(size_t bytes)
 	return bytes <= KSTACK_BASE - TASK_STACK_BASE ? TASK_STACK_BASE : 0;
 }
 
+/* The end of the highest stack mapped so far: the runtime hands out stack
+ * addresses upwards, so no stack will ever be mapped below it again. */
+static uint64_t commit_high;
+
 /* Maps fresh zeroed frames at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
 int plat_commit(uintptr_t addr, size_t bytes)
 {
+	if (addr + bytes > commit_high)
+		commit_high = addr + bytes;
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
 		uint64_t f = pool_get();
 		if (!f || pt_map(&kernel_pt_env, vm_root(), addr + off, f, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
@@ -67,18 +73,31 @@ int plat_commit(uintptr_t addr, size_t bytes)
 	return 0;
 }
 
-/* Unmaps [addr, addr+bytes) and pools its frames. [fault-safe] */
+static void pool_put_table(void *ctx, uint64_t phys)
+{
+	(void)ctx;
+	pool_put(phys);
+}
+
+/*
+ * Unmaps [addr, addr+bytes) and pools its frames. Stack addresses are never
+ * mapped again, so page tables left empty below commit_high are pooled too:
+ * otherwise they would pile up, 4 KiB per 2 MiB of stack address space
+ * ever used.
+ * invlpg of each page also drops the paging-structure caches for it.
+ * [fault-safe]
+ */
 void plat_decommit(uintptr_t addr, size_t bytes)
 {
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
 		struct pt_walk w;
 		pt_walk(&kernel_pt_env, vm_root(), addr + off, &w);
-		if (!w.mapped)
-			continue;
-		pt_unmap(&kernel_pt_env, vm_root(), addr + off, PAGE_SIZE);
-		invlpg(addr + off);
-		pool_put(w.phys);
+		if (w.mapped)
+			pool_put(w.phys);
 	}
+	pt_unmap_prune(&kernel_pt_env, vm_root(), addr, bytes, commit_high, pool_put_table);
+	for (size_t off = 0; off < bytes; off += PAGE_SIZE)
+		invlpg(addr + off);
 }
 
 void *plat_heap_pages(size_t pages)

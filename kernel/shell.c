@@ -217,7 +217,7 @@ static const struct command commands[] = {
 	{ "version", "", "build, firmware and machine facts", cmd_version },
 	{ "crash", "KIND", "fault on purpose (null, rodata, nx, ud, div0, gp, overflow,\n"
 					"                         bigframe, bp)", cmd_crash },
-	{ "grow", "DEPTH", "a task recurses DEPTH frames, growing its stack", cmd_grow },
+	{ "grow", "DEPTH [B]", "a task recurses DEPTH frames (B bytes more each)", cmd_grow },
 	{ "spawn", "DEPTH", "like grow, but the task parks at the bottom", cmd_spawn },
 	{ "resume", "ID", "let a parked task unwind and finish", cmd_resume },
 	{ "tasks", "", "list tasks: state, stack size and moves", cmd_tasks },

@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #define RT_STACK_MIN 4096UL              /* a task's first stack: one page */
-#define RT_STACK_GUARD (64UL << 10)      /* unmapped VA below every stack */
+/* Unmapped VA below every stack. Code built with -fstack-clash-protection
+ * touches the stack at least every 4 KiB, so 16 KiB is four probes' worth. */
+#define RT_STACK_GUARD (16UL << 10)
 #define RT_STACK_LIMIT_DEFAULT 1000000000UL /* Go's 1 GB on 64-bit */
 #define RT_STACK_REGION (16UL << 40)     /* VA reserved for all stacks, ever */
 
@@ -27,7 +29,7 @@ struct rt_stack_stats {
 	uint64_t bytes_copied;
 	uint64_t pointers_adjusted;
 	uint64_t move_ns;          /* time spent moving, grows and shrinks */
-	uint64_t high_water;       /* most bytes ever used */
+	uint64_t high_water;       /* most bytes ever used: see rt_stack_high_water */
 };
 
 struct rt_task {
@@ -97,5 +99,6 @@ bool rt_stack_alloc(struct rt_task *t, size_t size);
 void rt_stack_free(struct rt_task *t);
 void rt_stack_maybe_shrink(struct rt_task *t);
 bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap);
+uint64_t rt_stack_high_water(struct rt_task *t);
 void rt_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

@@ -99,11 +99,30 @@ bool rt_stack_alloc(struct rt_task *t, size_t size)
 	return true;
 }
 
+/*
+ * Updates and returns the most bytes t's stack has held. Stack pages are
+ * zero when mapped, so the lowest non-zero word marks the deepest write
+ * since the last move (a move records what it saw). Not for a running task.
+ */
+uint64_t rt_stack_high_water(struct rt_task *t)
+{
+	if (!t->stack_lo)
+		return t->stats.high_water;
+	const uint64_t *p = (const uint64_t *)t->stack_lo, *end = (const uint64_t *)t->stack_hi;
+	while (p < end && *p == 0)
+		p++;
+	uint64_t used = t->stack_hi - (uintptr_t)p;
+	if (used > t->stats.high_water)
+		t->stats.high_water = used;
+	return t->stats.high_water;
+}
+
 /* Unmaps the stack of a finished task; its addresses stay reserved forever. */
 void rt_stack_free(struct rt_task *t)
 {
 	if (!t->stack_lo)
 		return;
+	rt_stack_high_water(t);
 	plat_decommit(t->stack_lo, t->stack_hi - t->stack_lo);
 	committed -= t->stack_hi - t->stack_lo;
 	retire(t, t->stack_lo, t->stack_hi, 0, 0, false);
@@ -224,6 +243,7 @@ void rt_stack_maybe_shrink(struct rt_task *t)
 	size_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - t->saved_rsp;
 	if (t->state == RT_DONE || size <= RT_STACK_MIN || used >= size / 4)
 		return;
+	rt_stack_high_water(t);
 	move_stack(t, size / 2, t->saved_rsp, NULL, false); /* out of memory: keep the big one */
 }
 

@@ -2,7 +2,7 @@
 fault, pointers are adjusted, faults kill only their task, nothing leaks."""
 import re
 
-from harness import expect, expect_equal, expect_in, expect_re
+from harness import expect, expect_equal, expect_in, expect_re, own_machine
 
 MACHINE = dict(machine="q35", memory="1G")
 
@@ -14,6 +14,25 @@ def test_million_frames_with_pointers_between_them(m):
     grows = int(expect_re(r"stack: (\d+) grows", out).group(1))
     expect(grows >= 14, "only %d grows for 1,000,000 frames" % grows)
     expect_in("result: ok", out)
+
+
+def test_frames_of_64_kib_grow_the_stack(m):
+    # Each frame is 64 KiB bigger than the guard region below the stack:
+    # the stack-clash probes fault page by page, and growth keeps up.
+    out = m.cmd("grow 100 65536", timeout=120)
+    expect_re(r"task \d+: 100 frames deep and back: checksum ok, .* every link intact", out)
+    high = int(expect_re(r"high water (\d+) KiB", out).group(1))
+    expect(high >= 100 * 64, "high water %d KiB for 100 frames of 64 KiB" % high)
+    expect_in("result: ok", out)
+    expect_in("grow: usage", m.cmd("grow 10 99999999"))
+
+
+def test_a_fault_leaves_a_parked_task_intact(m):
+    tid = expect_re(r"task (\d+) parked", m.cmd("spawn 3000")).group(1)
+    expect_in("was killed; the shell goes on", m.cmd("taskfault null"))
+    expect_in("died; the shell goes on", m.cmd("stale"))
+    out = m.cmd("resume %s" % tid)
+    expect_re(r"task %s: 3000 frames deep and back: checksum ok" % tid, out)
 
 
 def test_trace_shows_each_move_doubling_from_the_last(m):
@@ -93,6 +112,14 @@ def test_thousand_tasks_churn_without_leaks(m):
     expect_re(r"churn: channel tokens: \d+ sent, \d+ received \(sums equal\)", out)
     expect_re(r"stack memory mapped (\d+) KiB before, \1 KiB after; heap objects (\d+) before, "
               r"\2 after", out)
+    kept = int(expect_re(r"churn: (\d+) frames still taken afterwards", out).group(1))
+    expect(kept <= 16, "churn left %d frames taken: stacks or page tables leak" % kept)
+    expect_in("churn: ok", out)
+    # A second churn starts where the first left off: only the page tables
+    # at the frontier of stack addresses may change hands, nothing piles up.
+    out = m.cmd("churn 1000 8", timeout=300)
+    kept = int(expect_re(r"churn: (\d+) frames still taken afterwards", out).group(1))
+    expect(kept <= 3, "a second churn left %d more frames taken: a leak" % kept)
     expect_in("churn: ok", out)
 
 
@@ -102,3 +129,19 @@ def test_nothing_left_after_all_tasks(m):
     expect_re(r"heap: 0 objects, 0 bytes live", out)
     expect_in("wx: ok", m.cmd("wx"))
     expect_in("commands:", m.cmd("help"))
+
+
+def small_machine(fn):
+    fn = own_machine(fn)
+    fn.machine_config = dict(machine="q35", memory="128M")
+    return fn
+
+
+@small_machine
+def test_out_of_memory_while_growing_kills_only_the_task(m):
+    out = m.cmd("grow 5000000", timeout=300)
+    expect_re(r"runtime: task \d+ needs a \d+-byte stack \(has \d+\): out of memory", out)
+    expect_in("was killed (out of memory growing its stack); the shell goes on", out)
+    out = m.cmd("tasks")
+    expect_re(r"tasks: 1 spawned, 0 live; stacks: 0 KiB mapped", out)
+    expect_re(r"task \d+: 1000 frames deep and back: checksum ok", m.cmd("grow 1000"))

@@ -47,6 +47,57 @@ static void *arena_ptr(void *ctx, uint64_t phys)
 	return a->mem + phys;
 }
 
+static unsigned tables_freed;
+
+static void count_free(void *ctx, uint64_t phys)
+{
+	struct arena *a = ctx;
+	assert_true(phys >= K4 && phys < a->next && phys % K4 == 0);
+	tables_freed++;
+}
+
+static void count_remaining(void *arg, const struct pt_leaf *leaf)
+{
+	(void)leaf;
+	(*(unsigned *)arg)++;
+}
+
+/* Unmapping a range for good frees the tables it emptied, and only those. */
+static void test_unmap_prune_frees_empty_tables(void **state)
+{
+	struct arena *a = *state;
+	const uint64_t base = 0xffffc00000000000UL;
+	unsigned before = a->allocs;
+	/* Two stacks in one 2 MiB block, one in another 1 GiB block. */
+	assert_int_equal(pt_map(&a->env, a->pml4, base + 0x11000, 0x200000, 2 * K4, PTE_W | PTE_NX, 0), PT_OK);
+	assert_int_equal(pt_map(&a->env, a->pml4, base + 0x30000, 0x300000, K4, PTE_W | PTE_NX, 0), PT_OK);
+	assert_int_equal(pt_map(&a->env, a->pml4, base + G1, 0x400000, K4, PTE_W | PTE_NX, 0), PT_OK);
+	unsigned made = a->allocs - before; /* PDPT, 2 PDs, 2 PTs */
+	assert_int_equal(made, 5);
+	tables_freed = 0;
+	/* The first stack goes: its PT still holds the second, nothing is freed. */
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 0x11000, 2 * K4, ~0UL, count_free), PT_OK);
+	assert_int_equal(tables_freed, 0);
+	/* The second goes, but its tables reach keep_from: they stay for reuse. */
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 0x30000, K4, base + 0x31000, count_free), PT_OK);
+	assert_int_equal(tables_freed, 0);
+	/* Pruning again once addresses have moved past: its PT and PD empty out;
+	 * the PDPT still holds the third. */
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 0x30000, K4, base + G1, count_free), PT_OK);
+	assert_int_equal(tables_freed, 2);
+	struct pt_walk w;
+	pt_walk(&a->env, a->pml4, base + G1, &w);
+	assert_true(w.mapped);
+	/* The last one: PT, PD and PDPT all go; the PML4 entry is cleared. */
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + G1, K4, ~0UL, count_free), PT_OK);
+	assert_int_equal(tables_freed, 5);
+	assert_int_equal(((uint64_t *)(a->mem + a->pml4))[(base >> 39) & 511], 0);
+	unsigned leaves = 0;
+	pt_for_each(&a->env, a->pml4, count_remaining, &leaves);
+	assert_int_equal(leaves, 0);
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 1, K4, ~0UL, count_free), PT_BADARG);
+}
+
 static int setup(void **state)
 {
 	struct arena *a = calloc(1, sizeof *a);
@@ -674,6 +725,7 @@ int main(void)
 		T(test_map_badarg),
 		T(test_map_nomem),
 		T(test_unmap),
+		T(test_unmap_prune_frees_empty_tables),
 		T(test_noncanonical_never_aliases),
 		T(test_set_flags),
 		T(test_for_each),
