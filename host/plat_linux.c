@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,105 @@ uintptr_t plat_stack_region(size_t bytes)
 	return p == MAP_FAILED ? 0 : (uintptr_t)p;
 }
 
+/* ---- the page pool: all of it preallocated, usable from the signal handler ---- */
+
+#define POOL_MAX_BYTES (256UL << 10)   /* stacks up to this size are pooled */
+#define POOL_ORDERS 7                  /* 4 KiB << 0 .. 6 */
+#define POOL_FREE_MAX 4096             /* freed runs kept per size; more are released */
+#define BACKING_SLOTS (1UL << 21)      /* live pooled stacks we can track */
+
+static int pool_fd = -1;
+static uint64_t pool_size;             /* bytes in the memfd */
+static uint64_t pool_free[POOL_ORDERS][POOL_FREE_MAX]; /* file offsets of free runs */
+static unsigned pool_free_n[POOL_ORDERS];
+static struct backing { uint64_t addr, off; } *backing; /* open addressing, linear probing */
+
+static int order_of(size_t bytes)
+{
+	if (bytes > POOL_MAX_BYTES || bytes < PLAT_PAGE || (bytes & (bytes - 1)))
+		return -1;
+	return __builtin_ctzl(bytes) - 12;
+}
+
+static size_t slot_of(uint64_t addr)
+{
+	return (size_t)(((addr >> 12) * 0x9e3779b97f4a7c15ULL) >> 43) & (BACKING_SLOTS - 1);
+}
+
+static int backing_put(uint64_t addr, uint64_t off)
+{
+	for (size_t i = slot_of(addr), n = 0; n < BACKING_SLOTS; i = (i + 1) & (BACKING_SLOTS - 1), n++)
+		if (!backing[i].addr) {
+			backing[i] = (struct backing){ addr, off };
+			return 0;
+		}
+	return -1;
+}
+
+/* Removes addr's entry; returns its file offset, or -1 if it has none. */
+static int64_t backing_take(uint64_t addr)
+{
+	size_t i = slot_of(addr);
+	while (backing[i].addr && backing[i].addr != addr)
+		i = (i + 1) & (BACKING_SLOTS - 1);
+	if (!backing[i].addr)
+		return -1;
+	int64_t off = (int64_t)backing[i].off;
+	/* Backward-shift deletion keeps every later entry reachable. */
+	for (size_t j = (i + 1) & (BACKING_SLOTS - 1); backing[j].addr; j = (j + 1) & (BACKING_SLOTS - 1)) {
+		size_t home = slot_of(backing[j].addr);
+		if (((j - home) & (BACKING_SLOTS - 1)) >= ((j - i) & (BACKING_SLOTS - 1))) {
+			backing[i] = backing[j];
+			i = j;
+		}
+	}
+	backing[i] = (struct backing){ 0, 0 };
+	return off;
+}
+
+/* MORESTACK_STACK_POOL=0 in the environment turns the pool off (to compare). */
+static void pool_init(void)
+{
+	const char *env = getenv("MORESTACK_STACK_POOL");
+	if (env && strcmp(env, "0") == 0)
+		return;
+	pool_fd = memfd_create("morestack-stacks", MFD_CLOEXEC);
+	backing = mmap(NULL, BACKING_SLOTS * sizeof *backing, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (backing == MAP_FAILED)
+		backing = NULL;
+	if (!backing && pool_fd >= 0) {
+		close(pool_fd);
+		pool_fd = -1;
+	}
+}
+
+/* Maps pooled pages (reused, zeroed; or new at the end of the file) at addr. */
+static int pool_commit(uintptr_t addr, size_t bytes, int order)
+{
+	bool reused = pool_free_n[order] > 0;
+	uint64_t off = reused ? pool_free[order][--pool_free_n[order]] : pool_size;
+	if (!reused) {
+		if (ftruncate(pool_fd, (off_t)(off + bytes)) != 0)
+			return -1;
+		pool_size = off + bytes;
+	}
+	void *p = mmap((void *)addr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+		       pool_fd, (off_t)off);
+	if (p != (void *)addr || backing_put(addr, off) != 0) {
+		pool_free[order][pool_free_n[order]++] = off;
+		return -1;
+	}
+	if (reused)
+		memset(p, 0, bytes);
+	return 0;
+}
+
 int plat_commit(uintptr_t addr, size_t bytes)
 {
+	int order = order_of(bytes);
+	if (order >= 0 && pool_fd >= 0)
+		return pool_commit(addr, bytes, order);
 	void *p = mmap((void *)addr, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	return p == (void *)addr ? 0 : -1;
@@ -59,7 +157,15 @@ int plat_commit(uintptr_t addr, size_t bytes)
 
 void plat_decommit(uintptr_t addr, size_t bytes)
 {
+	int order = order_of(bytes);
+	int64_t off = order >= 0 && pool_fd >= 0 ? backing_take(addr) : -1;
 	mmap((void *)addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (off < 0)
+		return;
+	if (pool_free_n[order] < POOL_FREE_MAX)
+		pool_free[order][pool_free_n[order]++] = (uint64_t)off;
+	else /* the pool is full: give these pages back to Linux */
+		fallocate(pool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)bytes);
 }
 
 void *plat_heap_pages(size_t pages)
@@ -176,6 +282,7 @@ void host_init(void)
 {
 	static void *altstack;
 	if (!altstack) {
+		pool_init();
 		altstack = mmap(NULL, SIGNAL_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		stack_t ss = { .ss_sp = altstack, .ss_size = SIGNAL_STACK, .ss_flags = 0 };
 		sigaltstack(&ss, NULL);
