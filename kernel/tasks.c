@@ -243,14 +243,15 @@ void cmd_tasks(int argc, char **argv)
 	struct heap_stats h;
 	rt_get_stats(&g);
 	heap_get_stats(&h);
-	kprintf("  ID NAME     STATE      STACK KiB  USED KiB  HIGH KiB GROWS SHRINKS  COPIED KiB\n");
+	kprintf("  ID NAME     STATE      STACK KiB  USED KiB  HIGH KiB GROWS SHRINKS COPIED KiB "
+		"MOVING us\n");
 	for (struct rt_task *t = rt_tasks(); t; t = t->all_next) {
 		uint64_t size = t->stack_hi - t->stack_lo;
 		uint64_t used = t->state == RT_DONE || !size ? 0 : t->stack_hi - t->saved_rsp;
 		uint64_t high = t->state == RT_RUNNING ? t->stats.high_water : rt_stack_high_water(t);
-		kprintf("%4lu %-8s %-9s %10lu %9lu %9lu %5lu %7lu %11lu\n", t->id, t->name,
-			state_name(t->state), size >> 10, used >> 10, high >> 10,
-			t->stats.grows, t->stats.shrinks, t->stats.bytes_copied >> 10);
+		kprintf("%4lu %-8s %-9s %10lu %9lu %9lu %5lu %7lu %10lu %9lu\n", t->id, t->name,
+			state_name(t->state), size >> 10, used >> 10, high >> 10, t->stats.grows,
+			t->stats.shrinks, t->stats.bytes_copied >> 10, t->stats.move_ns / 1000);
 	}
 	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu MiB of address space used "
 		"(never reused), %lu frames pooled\n", g.tasks_spawned, g.tasks_live,
@@ -272,8 +273,9 @@ void cmd_stack(int argc, char **argv)
 	kprintf("task %lu (%s), %s: stack [%#lx, %#lx), %lu KiB, %lu bytes used, guard [%#lx, %#lx)\n",
 		t->id, t->name, state_name(t->state), t->stack_lo, t->stack_hi, size >> 10, used,
 		t->stack_lo - RT_STACK_GUARD, t->stack_lo);
-	kprintf("  moves: %lu grows, %lu shrinks, %lu bytes copied, %lu pointers adjusted\n",
-		t->stats.grows, t->stats.shrinks, t->stats.bytes_copied, t->stats.pointers_adjusted);
+	kprintf("  moves: %lu grows, %lu shrinks, %lu bytes copied, %lu pointers adjusted, %lu us moving; "
+		"high water %lu bytes\n", t->stats.grows, t->stats.shrinks, t->stats.bytes_copied,
+		t->stats.pointers_adjusted, t->stats.move_ns / 1000, rt_stack_high_water(t));
 	/* The saved context (switch.S): six registers, then the return address. */
 	uint64_t *ctx = (uint64_t *)t->saved_rsp;
 	uint64_t rip = ctx[6], rbp = ctx[5];

@@ -334,7 +334,7 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
 	if (kind == RT_FAULT_PAGE && addr >= t->stack_lo - RT_STACK_GUARD && addr < t->stack_lo)
 		return grow(t, regs, addr);
 
-	char where[200], sym[96], reason[96];
+	char where[320], sym[96], reason[96];
 	if (!plat_symbolize(regs->rip, sym, sizeof sym))
 		ksnprintf(sym, sizeof sym, "?");
 	rt_print("runtime: task %lu (%s): %s at pc %#lx <%s>", t->id, t->name, what, regs->rip, sym);

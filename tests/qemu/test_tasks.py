@@ -58,11 +58,16 @@ def test_parked_task_listed_with_its_frames_then_resumed(m):
     out = m.cmd("spawn 5000")
     tid = expect_re(r"task (\d+) parked 5000 frames deep on a (\d+) KiB stack", out).group(1)
     out = m.cmd("tasks")
-    expect_re(r"^ +%s parked +parked +\d+ +\d+ +\d+ +\d+ +0 +\d+$" % tid, out)
+    row = expect_re(r"^ +%s parked +parked +(\d+) +(\d+) +(\d+) +(\d+) +0 +(\d+) +(\d+)$" % tid, out)
+    size, used, high, grows, copied, moving = (int(x) for x in row.groups())
+    expect(used <= high <= size, "used %d <= high water %d <= size %d KiB" % (used, high, size))
+    expect(grows >= 7 and copied > 0 and moving > 0, "moves recorded: " + row.group(0))
     out = m.cmd("stack %s" % tid)
     lo, hi = (int(x, 16) for x in expect_re(
         r"stack \[(0x[0-9a-f]+), (0x[0-9a-f]+)\), \d+ KiB", out).groups())
     expect_in("rt_park+0x", out)
+    expect_re(r"moves: \d+ grows, 0 shrinks, \d+ bytes copied, \d+ pointers adjusted, \d+ us moving; "
+              r"high water \d+ bytes", out)
     folded = int(expect_re(r"\.\.\. (\d+) more frames of recurse\+0x", out).group(1))
     expect(4990 <= folded <= 5000, "%d recurse frames folded" % folded)
     for frame in re.findall(r"\(frame at (0x[0-9a-f]+)\)", out):
@@ -78,7 +83,8 @@ def test_stale_pointer_in_a_global_faults_with_the_move_named(m):
     expect_re(r"#PF page fault at pc 0x[0-9a-f]+ <stale_task\+0x[0-9a-f]+>, address %s" % addr, out)
     lo, hi = (int(x, 16) for x in expect_re(
         r"the address is in task \d+'s old stack \[(0x[0-9a-f]+), (0x[0-9a-f]+)\), which growth "
-        r"moved to \[0x[0-9a-f]+, 0x[0-9a-f]+\) \(move 1\); the task's stack is now", out).groups())
+        r"moved to \[0x[0-9a-f]+, 0x[0-9a-f]+\) \(move 1\); the task's stack is now "
+        r"\[0x[0-9a-f]+, 0x[0-9a-f]+\)\.$", out).groups())
     expect(lo <= int(addr, 16) < hi, "the stale address lies in the old stack named")
     expect_in("went stale", out)
     expect_in("died; the shell goes on", out)
