@@ -152,33 +152,38 @@ static struct grow_job *new_job(const char *cmd, int argc, char **argv, bool par
 	return job;
 }
 
-void cmd_grow(int argc, char **argv)
+/*
+ * grow and spawn: starts a task on the recursion and runs tasks until it
+ * finishes or parks. Returns the task, or NULL after printing why not.
+ */
+static struct rt_task *start_recursion(const char *cmd, int argc, char **argv, bool park)
 {
-	struct grow_job *job = new_job("grow", argc, argv, false);
+	struct grow_job *job = new_job(cmd, argc, argv, park);
 	if (!job)
-		return;
-	struct rt_task *t = rt_spawn(grow_task, (uint64_t)job, "grow");
+		return NULL;
+	struct rt_task *t = rt_spawn(grow_task, (uint64_t)job, park ? "parked" : "grow");
 	if (!t) {
-		kprintf("grow: cannot create a task: out of memory\n");
+		kprintf("%s: cannot create a task: out of memory\n", cmd);
 		rt_free(job);
-		return;
+		return NULL;
 	}
 	run_tasks();
-	print_result(t, job);
+	return t;
+}
+
+void cmd_grow(int argc, char **argv)
+{
+	struct rt_task *t = start_recursion("grow", argc, argv, false);
+	if (t)
+		print_result(t, (struct grow_job *)t->arg);
 }
 
 void cmd_spawn(int argc, char **argv)
 {
-	struct grow_job *job = new_job("spawn", argc, argv, true);
-	if (!job)
+	struct rt_task *t = start_recursion("spawn", argc, argv, true);
+	if (!t)
 		return;
-	struct rt_task *t = rt_spawn(grow_task, (uint64_t)job, "parked");
-	if (!t) {
-		kprintf("spawn: cannot create a task: out of memory\n");
-		rt_free(job);
-		return;
-	}
-	run_tasks();
+	struct grow_job *job = (struct grow_job *)t->arg;
 	if (t->state == RT_DONE) {
 		print_result(t, job);
 		return;
