@@ -33,6 +33,7 @@
 #include "host.h"
 #include "platform.h"
 #include "rt.h"
+#include "format.h"
 #include "symbols.h"
 
 #define REGION_HINT 0x600000000000UL /* 96 TiB up: far from heap, libraries and numbers */
@@ -207,7 +208,7 @@ int plat_symbolize(uintptr_t pc, char *buf, size_t cap)
 	const struct symbol *s = symtab_lookup(&host_symbols, pc, &off);
 	if (!s)
 		return 0;
-	snprintf(buf, cap, "%s+%#lx", s->name, off);
+	ksnprintf(buf, cap, "%s+%#lx", s->name, off); /* not snprintf: in a signal handler */
 	return 1;
 }
 

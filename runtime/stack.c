@@ -34,6 +34,10 @@
 #include "format.h"
 #include "kstring.h"
 
+/* The System V ABI lets a leaf function keep data in the 128 bytes below
+ * %rsp without moving it; a faulting context's live data may start there. */
+#define RED_ZONE 128
+
 uint64_t rt_stack_limit = RT_STACK_LIMIT_DEFAULT;
 bool rt_trace_moves;
 
@@ -297,7 +301,8 @@ static enum rt_fault_action kill(struct rt_task *t, struct rt_regs *regs, const 
 static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintptr_t addr)
 {
 	size_t size = t->stack_hi - t->stack_lo, new_size = size * 2;
-	uintptr_t lowest = (regs->rsp < addr ? regs->rsp : addr) & ~(PLAT_PAGE - 1);
+	uintptr_t live = regs->rsp - RED_ZONE;
+	uintptr_t lowest = (live < addr ? live : addr) & ~(PLAT_PAGE - 1);
 	size_t need = t->stack_hi - lowest;
 	while (new_size < need && new_size <= rt_stack_limit)
 		new_size *= 2;
@@ -308,7 +313,7 @@ static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintpt
 		rt_print("fatal error: stack overflow\n");
 		return kill(t, regs, "stack overflow");
 	}
-	if (!move_stack(t, new_size, regs->rsp, regs, true)) {
+	if (!move_stack(t, new_size, regs->rsp - RED_ZONE, regs, true)) {
 		rt_print("runtime: task %lu needs a %lu-byte stack (has %lu): out of memory\n", t->id,
 			 new_size, size);
 		return kill(t, regs, "out of memory growing its stack");

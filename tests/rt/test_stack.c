@@ -154,6 +154,44 @@ static void test_64k_frame_grows(void **state)
 	rt_reap(t);
 }
 
+/* ---- the red zone: live data below %rsp must move with the stack ---- */
+
+/*
+ * With %rsp 64 bytes above the bottom of the stack, store into the red zone
+ * at -8 (mapped) and at -120 (in the guard: the stack grows), then read both
+ * back. A move that copied only from %rsp up would lose the first.
+ */
+static uint64_t red_zone_task(uint64_t arg)
+{
+	(void)arg;
+	uint64_t a, b, adj;
+	uintptr_t lo = rt_current()->stack_lo;
+	__asm__ volatile("mov %%rsp, %[adj]\n\t"
+			 "sub %[lo], %[adj]\n\t"
+			 "sub $64, %[adj]\n\t"
+			 "sub %[adj], %%rsp\n\t"
+			 "movq $0x1111, -8(%%rsp)\n\t"
+			 "movq $0x2222, -120(%%rsp)\n\t"
+			 "mov -8(%%rsp), %[a]\n\t"
+			 "mov -120(%%rsp), %[b]\n\t"
+			 "add %[adj], %%rsp"
+			 : [adj] "=&r"(adj), [a] "=&r"(a), [b] "=&r"(b)
+			 : [lo] "r"(lo)
+			 : "memory");
+	return a == 0x1111 && b == 0x2222 && rt_current()->stats.grows == 1;
+}
+
+static void test_red_zone_moves_with_the_stack(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t ok = 0;
+	struct rt_task *t = rt_spawn(red_zone_task, 0, "redzone");
+	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
+	assert_true(ok);
+	rt_reap(t);
+}
+
 /* ---- shrinking: a task that stops using its big stack gets it halved ---- */
 
 static uint64_t shrink_task(uint64_t arg)
@@ -371,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_million_frames),
 		cmocka_unit_test(test_pointer_passed_down_is_adjusted),
 		cmocka_unit_test(test_64k_frame_grows),
+		cmocka_unit_test(test_red_zone_moves_with_the_stack),
 		cmocka_unit_test(test_shrink_on_yield),
 		cmocka_unit_test(test_limit_kills_only_that_task),
 		cmocka_unit_test(test_stale_global_pointer_faults_with_report),
