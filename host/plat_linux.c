@@ -169,6 +169,39 @@ void plat_decommit(uintptr_t addr, size_t bytes)
 		fallocate(pool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)bytes);
 }
 
+/*
+ * Closure page pairs in a reservation of their own: the stub page is
+ * written once into a memfd (through the file, never through a mapping)
+ * and mapped from it read-only and executable, each copy followed by an
+ * anonymous read-write page. No mapping is ever writable and executable.
+ */
+#define CLOSURE_REGION (1UL << 30)
+
+uintptr_t plat_map_code_pair(const void *code_page)
+{
+	static uintptr_t next, end;
+	static int stub_fd = -1;
+	if (!next) {
+		void *r = mmap(NULL, CLOSURE_REGION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+		stub_fd = memfd_create("morestack-closure-stubs", MFD_CLOEXEC);
+		if (r == MAP_FAILED || stub_fd < 0 || write(stub_fd, code_page, PLAT_PAGE) != (ssize_t)PLAT_PAGE)
+			return 0;
+		next = (uintptr_t)r;
+		end = next + CLOSURE_REGION;
+	}
+	if (next + 2 * PLAT_PAGE > end)
+		return 0;
+	void *code = mmap((void *)next, PLAT_PAGE, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, stub_fd, 0);
+	void *data = mmap((void *)(next + PLAT_PAGE), PLAT_PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (code != (void *)next || data != (void *)(next + PLAT_PAGE))
+		return 0;
+	uintptr_t at = next;
+	next += 2 * PLAT_PAGE;
+	return at;
+}
+
 void *plat_heap_pages(size_t pages)
 {
 	void *p = mmap(NULL, pages * PLAT_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -9,6 +9,9 @@
  *                      | data, bss), at -2 GiB          |  -mcmodel=kernel
  *   0xffffffff80000000 +--------------------------------+
  *                      | ...                            |
+ *   0xffffe00040000000 +--------------------------------+
+ *                      | closure trampolines: pairs of  |  CLOSURE_BASE: 1 GiB
+ *                      | code page (RX) + data page (RW)|
  *   0xffffe00000000000 +--------------------------------+
  *                      | kernel stacks, each with an    |  KSTACK_BASE
  *                      | unmapped guard page below      |
@@ -50,6 +53,10 @@
 
 /* Task stacks (runtime/stack.c): RT_STACK_REGION bytes from here. */
 #define TASK_STACK_BASE 0xffffc00000000000UL
+
+/* Closure trampolines (runtime/closure.c): code/data page pairs from here. */
+#define CLOSURE_BASE 0xffffe00000000000UL
+#define CLOSURE_REGION (1UL << 30)
 
 /* Kernel image, linked at this address (see kernel/kernel.ld). */
 #define KERNEL_BASE 0xffffffff80000000UL

@@ -100,6 +100,31 @@ void plat_decommit(uintptr_t addr, size_t bytes)
 		invlpg(addr + off);
 }
 
+/*
+ * A closure page pair at the next free place of CLOSURE_BASE: the kernel's
+ * own stub page (its physical frame in the kernel image) mapped again
+ * read-only and executable, then a fresh data frame, writable, no-execute.
+ */
+uintptr_t plat_map_code_pair(const void *code_page)
+{
+	static uint64_t next = CLOSURE_BASE;
+	if (next + 2 * PAGE_SIZE > CLOSURE_BASE + CLOSURE_REGION)
+		return 0;
+	uint64_t code = boot_info.kernel_phys + ((uint64_t)code_page - KERNEL_BASE);
+	uint64_t data = frame_alloc(&frames);
+	if (!data)
+		return 0;
+	memset(phys_to_virt(data), 0, PAGE_SIZE);
+	if (pt_map(&kernel_pt_env, vm_root(), next, code, PAGE_SIZE, 0, 0) ||
+	    pt_map(&kernel_pt_env, vm_root(), next + PAGE_SIZE, data, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
+		frame_free(&frames, data);
+		return 0;
+	}
+	uintptr_t at = next;
+	next += 2 * PAGE_SIZE;
+	return at;
+}
+
 void *plat_heap_pages(size_t pages)
 {
 	uint64_t f = frame_alloc_run(&frames, pages);

@@ -226,6 +226,11 @@ bool vm_describe_address(uint64_t va, char *buf, size_t cap)
 			ksnprintf(buf, cap, "in the task stack region, in no stack the runtime knows");
 		return true;
 	}
+	if (va >= CLOSURE_BASE && va < CLOSURE_BASE + CLOSURE_REGION) {
+		ksnprintf(buf, cap, "in the closure trampoline region (%s page)",
+			  (va - CLOSURE_BASE) / PAGE_SIZE % 2 ? "data" : "code");
+		return true;
+	}
 	if (va >= KERNEL_BASE) {
 		ksnprintf(buf, cap, "in the kernel image");
 		return true;

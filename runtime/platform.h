@@ -30,6 +30,12 @@ int plat_commit(uintptr_t addr, size_t bytes);
  * (to a pool: the physical pages are reused, the addresses never). [fault-safe] */
 void plat_decommit(uintptr_t addr, size_t bytes);
 
+/* For closure trampolines: maps code_page (one page of code, never
+ * written) again at a fresh address, read-only and executable, and a fresh
+ * zeroed page right after it, readable and writable, never executable.
+ * Returns the code page's new address, or 0. */
+uintptr_t plat_map_code_pair(const void *code_page);
+
 /* Pages for the heap: `pages` contiguous pages, zero-filled, or NULL. */
 void *plat_heap_pages(size_t pages);
 void plat_heap_free_pages(void *p, size_t pages);

@@ -28,8 +28,9 @@
  * Shrinking (rt_stack_maybe_shrink) halves the stack of a task that stops
  * using less than a quarter of it, the same way, while it is not running.
  */
-#include "rt.h"
+#include "closure.h"
 #include "platform.h"
+#include "rt.h"
 
 #include "format.h"
 #include "kstring.h"
@@ -219,6 +220,7 @@ static bool move_stack(struct rt_task *t, size_t new_size, uintptr_t used_from, 
 	rec = (uint64_t)t->wait_elem;
 	if (adjust_reg(&rec, lo - RT_STACK_GUARD, hi, delta))
 		t->wait_elem = (void *)rec;
+	adjusted += rt_closures_adjust(lo - RT_STACK_GUARD, hi, delta);
 
 	t->stack_lo = nlo;
 	t->stack_hi = nhi;

@@ -151,3 +151,23 @@ def test_out_of_memory_while_growing_kills_only_the_task(m):
     out = m.cmd("tasks")
     expect_re(r"tasks: 1 spawned, 0 live; stacks: 0 KiB mapped", out)
     expect_re(r"task \d+: 1000 frames deep and back: checksum ok", m.cmd("grow 1000"))
+
+
+def test_ten_thousand_closures_and_wx_stays_clean(m):
+    out = m.cmd("closures 10000", timeout=120)
+    expect_re(r"closures: 10000 counters made, 0 counted wrong; \d+ trampoline page pairs", out)
+    f, code, env, x = expect_re(r"counter 0 is trampoline (0x[0-9a-f]+) -> code (0x[0-9a-f]+) "
+                                r"<counter_next\+0x0>, environment (0x[0-9a-f]+), x moved to heap at "
+                                r"(0x[0-9a-f]+)", out).groups()
+    expect(0xffffe00000000000 <= int(f, 16) < 0xffffe00040000000, "trampoline in its region")
+    expect(int(code, 16) >= 0xffffffff80000000, "code in the kernel image")
+    expect_in("0 pages writable and executable", out)
+    expect_in("inc(); inc(); get() = 2", out)
+    expect_in("closures: ok", out)
+    # The trampoline page is read-only and executable, its data page writable, not executable.
+    expect_re(r"=> phys 0x[0-9a-f]+, 4 KiB page, read-only, executable", m.cmd("pt %s" % f))
+    expect_re(r"=> phys 0x[0-9a-f]+, 4 KiB page, read/write, no-execute",
+              m.cmd("pt %#x" % (int(f, 16) + 4096)))
+    out = m.cmd("closures 10000", timeout=120)
+    expect_re(r"trampoline page pairs \(0 new\)", out)   # the pool is reused
+    expect_in("closures: ok", out)
