@@ -20,12 +20,12 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 
 KERNEL_C := main console format string serial gdt idt trap symbols symbolize frame \
 	pagetable vm memmap lineedit shell efi pic fwcfg
-KERNEL_C += rtplat tasks taskfaults churn bench closures
+KERNEL_C += rtplat tasks taskfaults churn bench closures defers
 KERNEL_S := entry trapentry
 # The runtime core, built into the kernel with the same flags (and -Ikernel
 # for format.h and kstring.h); the host port builds the same files natively.
-RUNTIME_C := task stack heap chan closure
-RUNTIME_S := switch closure_stubs
+RUNTIME_C := task stack heap chan closure defer
+RUNTIME_S := switch closure_stubs defer_tramp
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
 	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o)
 
@@ -118,7 +118,7 @@ qemu-test: $(IMAGE)
 
 # ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
 RT_BENCH_SRC := bench/rt_bench.c runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c \
-	runtime/closure.c runtime/switch.S runtime/closure_stubs.S host/plat_linux.c kernel/format.c kernel/symbols.c
+	runtime/closure.c runtime/defer.c runtime/switch.S runtime/closure_stubs.S runtime/defer_tramp.S host/plat_linux.c kernel/format.c kernel/symbols.c
 $(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h) $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"; $(CC) -std=gnu11 -O2 -g -fno-pie -no-pie -fno-omit-frame-pointer \

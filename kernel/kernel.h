@@ -89,6 +89,7 @@ void cmd_taskfault(int argc, char **argv);
 void cmd_churn(int argc, char **argv);
 void cmd_bench(int argc, char **argv);
 void cmd_closures(int argc, char **argv);
+void cmd_defer(int argc, char **argv);
 
 /* shell.c */
 _Noreturn void shell_run(void);

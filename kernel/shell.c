@@ -228,6 +228,7 @@ static const struct command commands[] = {
 	{ "taskfault", "KIND", "a task faults (null, div0, ud, gp); only it dies", cmd_taskfault },
 	{ "churn", "N [SEED]", "N tasks grow and shrink to random depths", cmd_churn },
 	{ "closures", "N", "N counter closures through trampolines; W^X audit", cmd_closures },
+	{ "defer", "", "Go's defer programs (incr, incrn, ...) beside Go's output", cmd_defer },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },
 	{ "poweroff", "", "switch the machine off (UEFI ResetSystem)", cmd_poweroff },

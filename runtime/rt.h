@@ -20,6 +20,7 @@
 #define RT_STACK_REGION (16UL << 40)     /* VA reserved for all stacks, ever */
 
 typedef uint64_t (*rt_func)(uint64_t arg);
+struct rt_defer_frame;
 
 enum rt_task_state { RT_RUNNABLE, RT_RUNNING, RT_PARKED, RT_DONE };
 enum rt_exit_kind { RT_EXIT_NONE, RT_EXIT_RETURNED, RT_EXIT_KILLED };
@@ -48,6 +49,7 @@ struct rt_task {
 	struct rt_task *all_prev;
 	struct rt_task *joiner;    /* a task parked in rt_join on this one */
 	void *wait_elem;           /* channel element pointer while parked (may point into its stack) */
+	struct rt_defer_frame *defer_frames; /* while not running: its innermost deferring frame */
 	uint64_t wait_ok;
 	char kill_reason[64];      /* why it was killed; sized so the record fits 256 bytes */
 };

@@ -29,6 +29,7 @@
  * using less than a quarter of it, the same way, while it is not running.
  */
 #include "closure.h"
+#include "defer.h"
 #include "platform.h"
 #include "rt.h"
 
@@ -221,6 +222,8 @@ static bool move_stack(struct rt_task *t, size_t new_size, uintptr_t used_from, 
 	if (adjust_reg(&rec, lo - RT_STACK_GUARD, hi, delta))
 		t->wait_elem = (void *)rec;
 	adjusted += rt_closures_adjust(lo - RT_STACK_GUARD, hi, delta);
+	adjusted += rt_defers_adjust(t == rt_current() ? rt_defer_frames : t->defer_frames,
+				     lo - RT_STACK_GUARD, hi, delta);
 
 	t->stack_lo = nlo;
 	t->stack_hi = nhi;

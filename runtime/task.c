@@ -10,8 +10,9 @@
  * less than a quarter of it. A stack can only be freed or moved while
  * nothing runs on it, which is exactly then.
  */
-#include "rt.h"
+#include "defer.h"
 #include "heap.h"
+#include "rt.h"
 #include "platform.h"
 
 #include "format.h"
@@ -27,6 +28,7 @@ static struct {
 	struct rt_task *prev;             /* who switched to us: see finish_switch */
 	struct rt_task *all;
 	uintptr_t g0_rsp;
+	struct rt_defer_frame *g0_defers;   /* deferring frames of the scheduler context */
 	uint64_t next_id;
 	uint64_t spawned, live;
 	bool ready;
@@ -103,6 +105,9 @@ static void switch_to(struct rt_task *next)
 	sched.current = next;
 	if (next)
 		next->state = RT_RUNNING;
+	/* Each context has its own chain of deferring frames. */
+	*(prev ? &prev->defer_frames : &sched.g0_defers) = rt_defer_frames;
+	rt_defer_frames = next ? next->defer_frames : sched.g0_defers;
 	rt_switch(save, load);
 	finish_switch();
 }
@@ -193,6 +198,8 @@ void rt_ready(struct rt_task *t)
 /* Marks t finished and wakes its joiner; its stack is freed after the switch. */
 static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t value)
 {
+	if (t == sched.current) /* killed with deferred calls pending: they never run */
+		rt_defers_drop(&rt_defer_frames);
 	t->state = RT_DONE;
 	t->exit_kind = kind;
 	t->exit_value = value;
@@ -243,6 +250,7 @@ void rt_kill_current(struct rt_regs *regs)
 	sched.current = next;
 	if (next)
 		next->state = RT_RUNNING;
+	rt_defer_frames = next ? next->defer_frames : sched.g0_defers;
 	regs->rsp = next ? next->saved_rsp : sched.g0_rsp;
 	regs->rip = (uint64_t)rt_switch_restore;
 }

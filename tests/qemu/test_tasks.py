@@ -171,3 +171,11 @@ def test_ten_thousand_closures_and_wx_stays_clean(m):
     out = m.cmd("closures 10000", timeout=120)
     expect_re(r"trampoline page pairs \(0 new\)", out)   # the pool is reused
     expect_in("closures: ok", out)
+
+
+def test_defer_programs_match_go(m):
+    out = m.cmd("defer")
+    for program, go in [("incr", "0 1"), ("incrn", "0 2"), ("deferArg", "1"),
+                        ("deferClosure", "5"), ("LIFO", "2 1 0")]:
+        expect_re(r"^  %s +Go prints %s +here: %s +matches Go$" % (program, go, go), out)
+    expect_in("defer: 5 of 5 match Go; 0 deferred calls left pending; ok", out)

@@ -1,0 +1,304 @@
+/*
+ * test_defer.c: defer on the Linux host port, checked against what Go 1.19
+ * prints for the programs of GO_SEMANTICS.md section 2.
+ */
+#include "rt_test.h"
+
+#include "closure.h"
+#include "defer.h"
+#include "platform.h"
+
+/* The deferred closure of incr and incrn: func() { a++; b++ } over F's a and b. */
+struct ab {
+	uint64_t *a, *b;
+};
+
+RT_CLOSURE_CODE(bump_ab, void);
+void bump_ab_body(void *env)
+{
+	struct ab *e = env;
+	++*e->a;
+	++*e->b;
+}
+
+/* func incr(a int) int { var b int; defer func() { a++; b++ }(); a++; b = a; return b } */
+RT_DEFERS static uint64_t incr(uint64_t a)
+{
+	uint64_t b = 0;
+	struct ab env = { &a, &b };
+	void *f = rt_closure_new(bump_ab, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f); /* runs last: LIFO */
+	rt_defer(f, 0);
+	a++;
+	b = a;
+	RT_RETURN(b); /* the result is copied now; the deferred b++ changes a local */
+}
+
+/* func incrn(a int) (b int) { defer func() { a++; b++ }(); a++; return a } */
+RT_DEFERS static uint64_t incrn(uint64_t a)
+{
+	uint64_t b = 0;
+	rt_defer_result(&b); /* b is the named result */
+	struct ab env = { &a, &b };
+	void *f = rt_closure_new(bump_ab, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 0);
+	a++;
+	b = a; /* `return a` assigns the named result first */
+	RT_RETURN(b);
+}
+
+static void test_incr_and_incrn_print_0_1_and_0_2(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t a = 0, b;
+	b = incr(a);
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 1);
+	b = incrn(a);
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 2);
+	assert_int_equal(rt_defer_pending(), 0);
+}
+
+/* func deferArg() (r int) { x := 1; defer func(v int) { r = v }(x); x = 5; return 0 } */
+RT_CLOSURE_CODE(set_r, void, uint64_t);
+void set_r_body(void *env, uint64_t v) { *(uint64_t *)env = v; }
+
+RT_DEFERS static uint64_t defer_arg(void)
+{
+	uint64_t r = 0, x = 1;
+	rt_defer_result(&r);
+	void *f = rt_closure_new(set_r, &r);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 1, x); /* x is evaluated here: 1 */
+	x = 5;
+	r = 0;
+	RT_RETURN(r);
+}
+
+/* func deferClosure() (r int) { x := 1; defer func() { r = x }(); x = 5; return 0 } */
+struct rx {
+	uint64_t *r, *x;
+};
+
+RT_CLOSURE_CODE(copy_x, void);
+void copy_x_body(void *env)
+{
+	struct rx *e = env;
+	*e->r = *e->x;
+}
+
+RT_DEFERS static uint64_t defer_closure(void)
+{
+	uint64_t r = 0, x = 1;
+	rt_defer_result(&r);
+	struct rx env = { &r, &x };
+	void *f = rt_closure_new(copy_x, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 0); /* reads x when it runs: 5 */
+	x = 5;
+	r = 0;
+	RT_RETURN(r);
+}
+
+static void test_defer_arg_is_1_and_defer_closure_is_5(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	assert_int_equal(defer_arg(), 1);
+	assert_int_equal(defer_closure(), 5);
+}
+
+/* for i := 0; i < 3; i++ { defer print(i) }  ->  2 1 0 */
+static char order[64];
+static size_t order_len;
+
+static void note(uint64_t i)
+{
+	order[order_len++] = (char)('0' + i);
+	order[order_len] = '\0';
+}
+
+RT_DEFERS static void three_defers(void)
+{
+	for (uint64_t i = 0; i < 3; i++)
+		rt_defer((void *)note, 1, i);
+	RT_RETURN_VOID();
+}
+
+static void test_lifo_order_2_1_0(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	order_len = 0;
+	three_defers();
+	assert_string_equal(order, "210");
+}
+
+/* 10,000 defers in one frame: records in the heap, all run, newest first. */
+static uint64_t last_seen, out_of_order, ran;
+
+static void check_order(uint64_t i)
+{
+	if (ran && i != last_seen - 1)
+		out_of_order++;
+	last_seen = i;
+	ran++;
+}
+
+RT_DEFERS static uint64_t many_defers(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		rt_defer((void *)check_order, 1, i);
+	RT_RETURN(rt_defer_pending());
+}
+
+static void test_ten_thousand_defers_in_one_frame(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct heap_stats h0, h1;
+	heap_get_stats(&h0);
+	ran = out_of_order = 0;
+	assert_int_equal(many_defers(10000), 10000);
+	assert_int_equal(ran, 10000);
+	assert_int_equal(out_of_order, 0);
+	assert_int_equal(last_seen, 0);
+	heap_get_stats(&h1);
+	assert_int_equal(h1.objects_live, h0.objects_live); /* records freed */
+}
+
+/* A deferring function whose stack moves before it returns: the records follow. */
+__attribute__((noinline)) static uint64_t deep(uint64_t n)
+{
+	volatile char pad[200];
+	pad[0] = 1;
+	return n ? deep(n - 1) + pad[0] : 0;
+}
+
+RT_DEFERS static uint64_t defers_then_grows(uint64_t n)
+{
+	uint64_t r = 0, x = 1;
+	rt_defer_result(&r);
+	struct rx env = { &r, &x };
+	void *f = rt_closure_new(copy_x, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 0);
+	x = 7 + deep(n); /* grows: r, x, env and the frame record all move */
+	RT_RETURN(0);
+}
+
+static uint64_t grow_task(uint64_t n)
+{
+	uint64_t v = defers_then_grows(n);
+	return v == 7 + n && rt_current()->stats.grows > 0 && rt_defer_pending() == 0;
+}
+
+static void test_defers_survive_a_stack_move(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t ok = 0;
+	struct rt_task *t = rt_spawn(grow_task, 20000, "grower");
+	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
+	assert_true(ok);
+	rt_reap(t);
+}
+
+/* A backtrace taken inside a deferred call shows the deferring function's caller. */
+static char seen[1024];
+
+static void take_backtrace(void)
+{
+	uintptr_t *fp = __builtin_frame_address(0);
+	seen[0] = '\0';
+	for (int i = 0; fp && i < 12; i++) {
+		char name[96];
+		if (plat_symbolize(fp[1] - 1, name, sizeof name)) {
+			strncat(seen, name, sizeof seen - strlen(seen) - 2);
+			strcat(seen, " ");
+		}
+		fp = (uintptr_t *)fp[0];
+	}
+}
+
+RT_DEFERS static void defers_a_backtrace(void)
+{
+	rt_defer((void *)take_backtrace, 0);
+	RT_RETURN_VOID();
+}
+
+__attribute__((noinline)) static void the_true_caller(void)
+{
+	defers_a_backtrace();
+	__asm__ volatile("" ::: "memory");
+}
+
+static void test_backtrace_in_a_deferred_call_shows_the_callers(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	the_true_caller();
+	if (!strstr(seen, "rt_defer_run+") || !strstr(seen, "the_true_caller+") ||
+	    !strstr(seen, "test_backtrace_in_a_deferred_call_shows_the_callers+"))
+		fail_msg("backtrace from a deferred call: %s", seen);
+}
+
+/* A deferred call may yield, and a deferred call may defer. */
+RT_DEFERS static void inner_defers(void)
+{
+	rt_defer((void *)note, 1, 9);
+	RT_RETURN_VOID();
+}
+
+static void yield_then_defer(uint64_t i)
+{
+	rt_yield();
+	note(i);
+	inner_defers();
+}
+
+RT_DEFERS static uint64_t yielding_defers(uint64_t arg)
+{
+	(void)arg;
+	rt_defer((void *)yield_then_defer, 1, 1);
+	rt_defer((void *)yield_then_defer, 1, 2);
+	RT_RETURN(0);
+}
+
+static uint64_t spin(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		rt_yield();
+	return 0;
+}
+
+static void test_deferred_calls_may_yield_and_defer(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	order_len = 0;
+	struct rt_task *a = rt_spawn(yielding_defers, 0, "deferrer");
+	struct rt_task *b = rt_spawn(spin, 10, "spinner");
+	assert_int_equal(rt_join(a, NULL), RT_EXIT_RETURNED);
+	rt_join(b, NULL);
+	assert_string_equal(order, "2919");
+	rt_reap(a);
+	rt_reap(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_incr_and_incrn_print_0_1_and_0_2),
+		cmocka_unit_test(test_defer_arg_is_1_and_defer_closure_is_5),
+		cmocka_unit_test(test_lifo_order_2_1_0),
+		cmocka_unit_test(test_ten_thousand_defers_in_one_frame),
+		cmocka_unit_test(test_defers_survive_a_stack_move),
+		cmocka_unit_test(test_backtrace_in_a_deferred_call_shows_the_callers),
+		cmocka_unit_test(test_deferred_calls_may_yield_and_defer),
+	};
+	return unit_run("defer", tests);
+}
