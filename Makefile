@@ -26,8 +26,10 @@ KERNEL_S := entry trapentry
 # for format.h and kstring.h); the host port builds the same files natively.
 RUNTIME_C := task stack heap chan closure defer
 RUNTIME_S := switch closure_stubs defer_tramp
+# The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
+TWINS_C := defer
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
-	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o)
+	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o) $(TWINS_C:%=$(B)/twins/%.o)
 
 # ---- the UEFI loader: gnu-efi, position independent, MS ABI for firmware calls ----
 EFI_INC := /usr/include/efi
@@ -57,6 +59,9 @@ $(B)/kernel/%.o: kernel/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
 $(B)/runtime/%.o: runtime/%.c $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
+$(B)/twins/%.o: twins/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
 $(B)/runtime/%.o: runtime/%.S $(B)/.deps-ok

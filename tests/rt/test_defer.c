@@ -1,117 +1,48 @@
 /*
- * test_defer.c: defer on the Linux host port, checked against what Go 1.19
- * prints for the programs of GO_SEMANTICS.md section 2.
+ * test_defer.c: defer on the Linux host port: Go's programs of
+ * GO_SEMANTICS.md section 2 (their C twins in twins/defer.c) checked
+ * against what Go 1.19 prints, then what defer must survive.
  */
 #include "rt_test.h"
+
+#include "../../twins/twins.h"
 
 #include "closure.h"
 #include "defer.h"
 #include "platform.h"
-
-/* The deferred closure of incr and incrn: func() { a++; b++ } over F's a and b. */
-struct ab {
-	uint64_t *a, *b;
-};
-
-RT_CLOSURE_CODE(bump_ab, void);
-void bump_ab_body(void *env)
-{
-	struct ab *e = env;
-	++*e->a;
-	++*e->b;
-}
-
-/* func incr(a int) int { var b int; defer func() { a++; b++ }(); a++; b = a; return b } */
-RT_DEFERS static uint64_t incr(uint64_t a)
-{
-	uint64_t b = 0;
-	struct ab env = { &a, &b };
-	void *f = rt_closure_new(bump_ab, &env);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f); /* runs last: LIFO */
-	rt_defer(f, 0);
-	a++;
-	b = a;
-	RT_RETURN(b); /* the result is copied now; the deferred b++ changes a local */
-}
-
-/* func incrn(a int) (b int) { defer func() { a++; b++ }(); a++; return a } */
-RT_DEFERS static uint64_t incrn(uint64_t a)
-{
-	uint64_t b = 0;
-	rt_defer_result(&b); /* b is the named result */
-	struct ab env = { &a, &b };
-	void *f = rt_closure_new(bump_ab, &env);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
-	rt_defer(f, 0);
-	a++;
-	b = a; /* `return a` assigns the named result first */
-	RT_RETURN(b);
-}
 
 static void test_incr_and_incrn_print_0_1_and_0_2(void **state)
 {
 	(void)state;
 	rt_test_setup();
 	uint64_t a = 0, b;
-	b = incr(a);
+	b = twin_incr(a);
 	assert_int_equal(a, 0);
 	assert_int_equal(b, 1);
-	b = incrn(a);
+	b = twin_incrn(a);
 	assert_int_equal(a, 0);
 	assert_int_equal(b, 2);
 	assert_int_equal(rt_defer_pending(), 0);
-}
-
-/* func deferArg() (r int) { x := 1; defer func(v int) { r = v }(x); x = 5; return 0 } */
-RT_CLOSURE_CODE(set_r, void, uint64_t);
-void set_r_body(void *env, uint64_t v) { *(uint64_t *)env = v; }
-
-RT_DEFERS static uint64_t defer_arg(void)
-{
-	uint64_t r = 0, x = 1;
-	rt_defer_result(&r);
-	void *f = rt_closure_new(set_r, &r);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
-	rt_defer(f, 1, x); /* x is evaluated here: 1 */
-	x = 5;
-	r = 0;
-	RT_RETURN(r);
-}
-
-/* func deferClosure() (r int) { x := 1; defer func() { r = x }(); x = 5; return 0 } */
-struct rx {
-	uint64_t *r, *x;
-};
-
-RT_CLOSURE_CODE(copy_x, void);
-void copy_x_body(void *env)
-{
-	struct rx *e = env;
-	*e->r = *e->x;
-}
-
-RT_DEFERS static uint64_t defer_closure(void)
-{
-	uint64_t r = 0, x = 1;
-	rt_defer_result(&r);
-	struct rx env = { &r, &x };
-	void *f = rt_closure_new(copy_x, &env);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
-	rt_defer(f, 0); /* reads x when it runs: 5 */
-	x = 5;
-	r = 0;
-	RT_RETURN(r);
 }
 
 static void test_defer_arg_is_1_and_defer_closure_is_5(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	assert_int_equal(defer_arg(), 1);
-	assert_int_equal(defer_closure(), 5);
+	assert_int_equal(twin_defer_arg(), 1);
+	assert_int_equal(twin_defer_closure(), 5);
 }
 
-/* for i := 0; i < 3; i++ { defer print(i) }  ->  2 1 0 */
+static void test_lifo_order_2_1_0(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	char out[16];
+	twin_lifo(out, sizeof out);
+	assert_string_equal(out, "2 1 0");
+}
+
+/* Notes single digits, for the tests below. */
 static char order[64];
 static size_t order_len;
 
@@ -121,20 +52,16 @@ static void note(uint64_t i)
 	order[order_len] = '\0';
 }
 
-RT_DEFERS static void three_defers(void)
-{
-	for (uint64_t i = 0; i < 3; i++)
-		rt_defer((void *)note, 1, i);
-	RT_RETURN_VOID();
-}
+/* A closure over a frame's r and x: func() { r = x }. */
+struct rx {
+	uint64_t *r, *x;
+};
 
-static void test_lifo_order_2_1_0(void **state)
+RT_CLOSURE_CODE(copy_x, void);
+void copy_x_body(void *env)
 {
-	(void)state;
-	rt_test_setup();
-	order_len = 0;
-	three_defers();
-	assert_string_equal(order, "210");
+	struct rx *e = env;
+	*e->r = *e->x;
 }
 
 /* 10,000 defers in one frame: records in the heap, all run, newest first. */

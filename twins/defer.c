@@ -1,0 +1,125 @@
+/*
+ * defer.c: the defer programs of GO_SEMANTICS.md section 2, in C on the
+ * runtime's defer and closures. A Go closure is code plus the variables it
+ * captures; here an RT_CLOSURE_CODE body plus an environment struct of
+ * pointers to the captured variables, which live in the deferring frame
+ * (they do not outlive it: Go keeps them on the stack too).
+ */
+#include "twins.h"
+
+#include "../runtime/closure.h"
+#include "../runtime/defer.h"
+
+struct ab {
+	uint64_t *a, *b;
+};
+
+/* func() { a++; b++ } */
+RT_CLOSURE_CODE(twin_bump_ab, void);
+void twin_bump_ab_body(void *env)
+{
+	struct ab *e = env;
+	++*e->a;
+	++*e->b;
+}
+
+/* func incr(a int) int { var b int; defer func() { a++; b++ }(); a++; b = a; return b } */
+RT_DEFERS uint64_t twin_incr(uint64_t a)
+{
+	uint64_t b = 0;
+	struct ab env = { &a, &b };
+	void *f = rt_closure_new(twin_bump_ab, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f); /* last: LIFO */
+	rt_defer(f, 0);
+	a++;
+	b = a;
+	RT_RETURN(b); /* the result is copied now; the deferred b++ changes a local */
+}
+
+/* func incrn(a int) (b int) { defer func() { a++; b++ }(); a++; return a } */
+RT_DEFERS uint64_t twin_incrn(uint64_t a)
+{
+	uint64_t b = 0;
+	rt_defer_result(&b); /* b is the named result */
+	struct ab env = { &a, &b };
+	void *f = rt_closure_new(twin_bump_ab, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 0);
+	a++;
+	b = a; /* `return a` assigns the named result first */
+	RT_RETURN(b);
+}
+
+/* func(v int) { r = v } */
+RT_CLOSURE_CODE(twin_set_r, void, uint64_t);
+void twin_set_r_body(void *env, uint64_t v) { *(uint64_t *)env = v; }
+
+/* func deferArg() (r int) { x := 1; defer func(v int) { r = v }(x); x = 5; return 0 } */
+RT_DEFERS uint64_t twin_defer_arg(void)
+{
+	uint64_t r = 0, x = 1;
+	rt_defer_result(&r);
+	void *f = rt_closure_new(twin_set_r, &r);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 1, x); /* x is evaluated here: 1 */
+	x = 5;
+	r = 0;
+	RT_RETURN(r);
+}
+
+struct rx {
+	uint64_t *r, *x;
+};
+
+/* func() { r = x } */
+RT_CLOSURE_CODE(twin_copy_x, void);
+void twin_copy_x_body(void *env)
+{
+	struct rx *e = env;
+	*e->r = *e->x;
+}
+
+/* func deferClosure() (r int) { x := 1; defer func() { r = x }(); x = 5; return 0 } */
+RT_DEFERS uint64_t twin_defer_closure(void)
+{
+	uint64_t r = 0, x = 1;
+	rt_defer_result(&r);
+	struct rx env = { &r, &x };
+	void *f = rt_closure_new(twin_copy_x, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 0); /* reads x when it runs: 5 */
+	x = 5;
+	r = 0;
+	RT_RETURN(r);
+}
+
+struct text {
+	char *out;
+	size_t cap, len;
+};
+
+static void print_int(struct text *t, uint64_t i)
+{
+	if (t->len + 2 < t->cap) {
+		if (t->len)
+			t->out[t->len++] = ' ';
+		t->out[t->len++] = (char)('0' + i % 10);
+		t->out[t->len] = '\0';
+	}
+}
+
+/* for i := 0; i < 3; i++ { defer print(i) }   prints 2 1 0 */
+RT_DEFERS static void lifo(struct text *t)
+{
+	for (uint64_t i = 0; i < 3; i++)
+		rt_defer((void *)print_int, 2, (uint64_t)t, i);
+	RT_RETURN_VOID();
+}
+
+void twin_lifo(char *out, size_t cap)
+{
+	struct text t = { out, cap, 0 };
+	if (cap)
+		out[0] = '\0';
+	lifo(&t);
+}
