@@ -24,8 +24,8 @@ KERNEL_C += rtplat tasks taskfaults churn bench closures defers
 KERNEL_S := entry trapentry
 # The runtime core, built into the kernel with the same flags (and -Ikernel
 # for format.h and kstring.h); the host port builds the same files natively.
-RUNTIME_C := task stack heap chan closure defer
-RUNTIME_S := switch closure_stubs defer_tramp
+RUNTIME_C := task stack heap chan closure defer panic
+RUNTIME_S := switch closure_stubs defer_tramp panic_switch
 # The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
 TWINS_C := defer
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
@@ -123,7 +123,8 @@ qemu-test: $(IMAGE)
 
 # ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
 RT_BENCH_SRC := bench/rt_bench.c runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c \
-	runtime/closure.c runtime/defer.c runtime/switch.S runtime/closure_stubs.S runtime/defer_tramp.S host/plat_linux.c kernel/format.c kernel/symbols.c
+	runtime/closure.c runtime/defer.c runtime/panic.c runtime/switch.S runtime/closure_stubs.S \
+	runtime/defer_tramp.S runtime/panic_switch.S host/plat_linux.c kernel/format.c kernel/symbols.c
 $(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h) $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"; $(CC) -std=gnu11 -O2 -g -fno-pie -no-pie -fno-omit-frame-pointer \

@@ -275,8 +275,11 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 			   : sig == SIGBUS ? "SIGBUS (bus error)"
 			   : page ? "SIGSEGV (invalid memory access)"
 				  : "SIGSEGV (general protection: non-canonical address)";
-	enum rt_fault_action a = rt_fault(&r, (uintptr_t)si->si_addr,
-					  page ? RT_FAULT_PAGE : RT_FAULT_OTHER, what);
+	enum rt_fault_kind kind = page ? RT_FAULT_PAGE
+				  : sig == SIGFPE && (si->si_code == FPE_INTDIV || si->si_code == FPE_INTOVF)
+				      ? RT_FAULT_DIVIDE
+				      : RT_FAULT_OTHER;
+	enum rt_fault_action a = rt_fault(&r, (uintptr_t)si->si_addr, kind, what);
 	if (a == RT_FAULT_NOT_OURS) {
 		/* Not a task's: let the default action (a core dump) happen on return. */
 		signal(sig, SIG_DFL);

@@ -90,6 +90,7 @@ void cmd_churn(int argc, char **argv);
 void cmd_bench(int argc, char **argv);
 void cmd_closures(int argc, char **argv);
 void cmd_defer(int argc, char **argv);
+void cmd_panic(int argc, char **argv);
 
 /* shell.c */
 _Noreturn void shell_run(void);

@@ -177,8 +177,9 @@ static bool task_fault(struct trapframe *tf)
 	bool page = tf->vector == T_PAGE_FAULT;
 	char what[64];
 	ksnprintf(what, sizeof what, "%s", exception_names[tf->vector]);
-	enum rt_fault_action a = rt_fault(&r, page ? read_cr2() : 0, page ? RT_FAULT_PAGE : RT_FAULT_OTHER,
-					  what);
+	enum rt_fault_kind kind = page ? RT_FAULT_PAGE
+				  : tf->vector == T_DIVIDE ? RT_FAULT_DIVIDE : RT_FAULT_OTHER;
+	enum rt_fault_action a = rt_fault(&r, page ? read_cr2() : 0, kind, what);
 	if (a == RT_FAULT_NOT_OURS)
 		return false;
 #define STORE(f) tf->f = r.f;

@@ -229,6 +229,7 @@ static const struct command commands[] = {
 	{ "churn", "N [SEED]", "N tasks grow and shrink to random depths", cmd_churn },
 	{ "closures", "N", "N counter closures through trampolines; W^X audit", cmd_closures },
 	{ "defer", "", "Go's defer programs (incr, incrn, ...) beside Go's output", cmd_defer },
+	{ "panic", "", "panic and recover: 100 frames, a nil dereference, a chain", cmd_panic },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },
 	{ "poweroff", "", "switch the machine off (UEFI ResetSystem)", cmd_poweroff },

@@ -109,6 +109,32 @@ __attribute__((noinline)) int rt_defer_result(uint64_t *result)
 	return 0;
 }
 
+/* Called by rt_recovery_point (panic_switch.S) with its caller's registers. */
+void rt_recovery_save(const uint64_t *saved, uint64_t rsp, uint64_t rip)
+{
+	struct rt_defer_frame *f = frame_for(saved[0], rsp);
+	if (!f)
+		return;
+	f->recovery = (struct rt_recovery){ saved[0], saved[1], saved[2], saved[3], saved[4], saved[5],
+					     rsp, rip };
+	f->has_recovery = 1;
+}
+
+/* Takes the newest deferred call off frame f: its function and arguments. Returns 0 if none. */
+int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args)
+{
+	struct rt_defer_rec *r = f->defers;
+	if (!r)
+		return 0;
+	f->defers = r->next;
+	f->count--;
+	*fn = r->fn;
+	for (int i = 0; i < RT_DEFER_ARGS; i++)
+		args[i] = r->args[i];
+	rt_free(r);
+	return 1;
+}
+
 struct results {
 	uint64_t rax, rdx;
 };
@@ -161,6 +187,11 @@ uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t
 		n += adjust((uint64_t *)&f->run_sp, lo, hi, delta);
 		if (f->result)
 			n += adjust((uint64_t *)&f->result, lo, hi, delta);
+		if (f->has_recovery) { /* rsp and rbp precisely; the other registers may hold anything */
+			uint64_t *reg = &f->recovery.rbp;
+			for (int i = 0; i < 7; i++)
+				n += adjust(&reg[i], lo, hi, delta);
+		}
 		for (struct rt_defer_rec *r = f->defers; r; r = r->next)
 			for (int i = 0; i < RT_DEFER_ARGS; i++)
 				n += adjust(&r->args[i], lo, hi, delta);

@@ -48,6 +48,12 @@
 #define RT_DEFER_ARGS 6
 
 struct rt_defer_rec;
+
+/* Where a recovered panic resumes: see RT_RECOVER_RETURNS. */
+struct rt_recovery {
+	uint64_t rbp, rbx, r12, r13, r14, r15, rsp, rip;
+};
+
 struct rt_defer_frame {
 	struct rt_defer_frame *next; /* the caller's deferring frame, if it defers too */
 	uintptr_t rbp;               /* the deferring function's frame pointer: its id */
@@ -56,7 +62,24 @@ struct rt_defer_frame {
 	uint64_t *result;            /* the named result, or NULL */
 	struct rt_defer_rec *defers; /* newest first */
 	uint64_t count;
+	int has_recovery;            /* RT_RECOVER_RETURNS ran in this frame */
+	struct rt_recovery recovery;
 };
+
+/*
+ * RT_RECOVER_RETURNS(v), at the top of a deferring function whose deferred
+ * calls may recover a panic: when one does, the function returns v (its
+ * named result, usually) to its caller, as Go's do. It is a recovery
+ * point, like setjmp: it saves the callee-saved registers the caller's
+ * frame needs, and a recovered panic resumes there. A function without
+ * one cannot be resumed: a recover in its deferred calls kills the task.
+ */
+int rt_recovery_point(void) __attribute__((returns_twice));
+#define RT_RECOVER_RETURNS(v)                       \
+	do {                                        \
+		if (rt_recovery_point())            \
+			RT_RETURN(v);               \
+	} while (0)
 
 int rt_defer(const void *fn, int nargs, ...);
 int rt_defer_result(uint64_t *result);
@@ -64,4 +87,5 @@ uint64_t rt_defer_pending(void);
 uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta);
 void rt_defers_drop(struct rt_defer_frame **frames);
 extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
+int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
 #endif

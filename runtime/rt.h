@@ -21,6 +21,7 @@
 
 typedef uint64_t (*rt_func)(uint64_t arg);
 struct rt_defer_frame;
+struct rt_panic;
 
 enum rt_task_state { RT_RUNNABLE, RT_RUNNING, RT_PARKED, RT_DONE };
 enum rt_exit_kind { RT_EXIT_NONE, RT_EXIT_RETURNED, RT_EXIT_KILLED };
@@ -50,6 +51,7 @@ struct rt_task {
 	struct rt_task *joiner;    /* a task parked in rt_join on this one */
 	void *wait_elem;           /* channel element pointer while parked (may point into its stack) */
 	struct rt_defer_frame *defer_frames; /* while not running: its innermost deferring frame */
+	struct rt_panic *panic;    /* the newest panic under way, in this task's stack */
 	uint64_t wait_ok;
 	char kill_reason[64];      /* why it was killed; sized so the record fits 256 bytes */
 };
@@ -91,7 +93,7 @@ enum rt_fault_action {
 	RT_FAULT_KILL,     /* the current task dies: resume at *regs (the scheduler) */
 	RT_FAULT_NOT_OURS, /* not a task's fault: the platform's own handling */
 };
-enum rt_fault_kind { RT_FAULT_PAGE, RT_FAULT_OTHER };
+enum rt_fault_kind { RT_FAULT_PAGE, RT_FAULT_DIVIDE, RT_FAULT_OTHER };
 
 enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_fault_kind kind,
 			      const char *what);

@@ -30,6 +30,7 @@
  */
 #include "closure.h"
 #include "defer.h"
+#include "panic.h"
 #include "platform.h"
 #include "rt.h"
 
@@ -224,6 +225,9 @@ static bool move_stack(struct rt_task *t, size_t new_size, uintptr_t used_from, 
 	adjusted += rt_closures_adjust(lo - RT_STACK_GUARD, hi, delta);
 	adjusted += rt_defers_adjust(t == rt_current() ? rt_defer_frames : t->defer_frames,
 				     lo - RT_STACK_GUARD, hi, delta);
+	rec = (uint64_t)t->panic;
+	if (adjust_reg(&rec, lo - RT_STACK_GUARD, hi, delta))
+		t->panic = (struct rt_panic *)rec;
 
 	t->stack_lo = nlo;
 	t->stack_hi = nhi;
@@ -329,6 +333,24 @@ static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintpt
 }
 
 /*
+ * Turns a hardware fault into a Go runtime panic in the task, as Go's
+ * sigpanic does: the task continues in rt_sigpanic(msg) on its own stack,
+ * as if the faulting instruction had called it (a backtrace shows the
+ * faulting function). Kills the task instead if its stack has no room.
+ */
+static enum rt_fault_action to_panic(struct rt_task *t, struct rt_regs *regs, const char *msg)
+{
+	uintptr_t sp = ((regs->rsp - RED_ZONE) & ~15UL) - 8;
+	if (sp < t->stack_lo || sp + 8 > t->stack_hi)
+		return kill(t, regs, msg);
+	*(uint64_t *)sp = regs->rip;
+	regs->rsp = sp;
+	regs->rdi = (uint64_t)msg;
+	regs->rip = (uint64_t)rt_sigpanic;
+	return RT_FAULT_RESUME;
+}
+
+/*
  * The platform's fault handler calls this for every fault, with the
  * faulting context in regs. A page fault in the running task's guard
  * grows its stack. Any other fault while a task runs kills that task
@@ -343,6 +365,10 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
 		return RT_FAULT_NOT_OURS;
 	if (kind == RT_FAULT_PAGE && addr >= t->stack_lo - RT_STACK_GUARD && addr < t->stack_lo)
 		return grow(t, regs, addr);
+	if (kind == RT_FAULT_DIVIDE)
+		return to_panic(t, regs, "runtime error: integer divide by zero");
+	if (kind == RT_FAULT_PAGE && addr < 65536)
+		return to_panic(t, regs, "runtime error: invalid memory address or nil pointer dereference");
 
 	char where[320], sym[96], reason[96];
 	if (!plat_symbolize(regs->rip, sym, sizeof sym))

@@ -12,6 +12,7 @@
  */
 #include "defer.h"
 #include "heap.h"
+#include "panic.h"
 #include "rt.h"
 #include "platform.h"
 
@@ -217,23 +218,22 @@ _Noreturn void rt_exit(uint64_t value)
 		;
 }
 
-/*
- * Ends the current task with Go's panic words (a runtime error found by
- * the runtime itself, such as a send on a closed channel). Outside tasks,
- * it is fatal. panic/recover proper arrives with defer.
- */
-_Noreturn void rt_die(const char *panic_msg)
+/* Ends the current task as killed (an unrecovered panic); the others go on. */
+_Noreturn void rt_kill_self(const char *reason)
 {
 	struct rt_task *t = sched.current;
-	if (!t)
-		rt_fatal(panic_msg);
-	rt_print("panic: %s\n\ngoroutine %lu [running]: task %s killed; the other tasks go on\n",
-		 panic_msg, t->id, t->name);
-	ksnprintf(t->kill_reason, sizeof t->kill_reason, "panic: %s", panic_msg);
+	rt_print("runtime: task %lu (%s) killed: %s; the other tasks go on\n", t->id, t->name, reason);
+	ksnprintf(t->kill_reason, sizeof t->kill_reason, "panic: %s", reason);
 	finish_task(t, RT_EXIT_KILLED, 0);
 	switch_to(runq_pop());
 	for (;;)
 		;
+}
+
+/* A runtime error found by the runtime itself (a send on a closed channel): Go panics. */
+_Noreturn void rt_die(const char *panic_msg)
+{
+	rt_panic(panic_msg);
 }
 
 /*

@@ -91,8 +91,10 @@ def test_stale_pointer_in_a_global_faults_with_the_move_named(m):
 
 
 def test_faults_in_tasks_kill_only_the_task(m):
-    for kind, words in [("null", r"#PF page fault at pc .*<fault_task\+0x[0-9a-f]+>, address 0x10"),
-                        ("div0", r"#DE divide error at pc .*<fault_task\+"),
+    trace = r"\n\ngoroutine \d+ \[running\]:\n(  rt_\w+\+0x[0-9a-f]+\n)*  fault_task\+0x"
+    for kind, words in [("null", r"panic: runtime error: invalid memory address or nil pointer "
+                                 r"dereference" + trace),
+                        ("div0", r"panic: runtime error: integer divide by zero" + trace),
                         ("ud", r"#UD invalid opcode at pc .*<fault_task\+"),
                         ("gp", r"#GP general protection at pc .*<fault_task\+")]:
         out = m.cmd("taskfault " + kind)
@@ -179,3 +181,15 @@ def test_defer_programs_match_go(m):
                         ("deferClosure", "5"), ("LIFO", "2 1 0")]:
         expect_re(r"^  %s +Go prints %s +here: %s +matches Go$" % (program, go, go), out)
     expect_in("defer: 5 of 5 match Go; 0 deferred calls left pending; ok", out)
+
+
+def test_panic_and_recover_like_go(m):
+    out = m.cmd("panic")
+    expect_in('panic: through 100 frames: 100 deferred calls ran, recovered "deep trouble", '
+              'top returned 7', out)
+    expect_in('panic: nil dereference recovered: "runtime error: invalid memory address or nil '
+              'pointer dereference", returned 5', out)
+    expect_re(r"^panic: first\n\tpanic: second\n\ngoroutine \d+ \[running\]:\n", out)
+    expect_in("panic: the chained panic killed only its task: yes", out)
+    expect_in("panic: ok", out)
+    expect_in("commands:", m.cmd("help"))

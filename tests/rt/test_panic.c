@@ -1,0 +1,331 @@
+/*
+ * test_panic.c: panic and recover on the Linux host port: Go's rules for
+ * recover, panics through many frames, re-panics, chained reports, and
+ * hardware faults as recoverable runtime errors.
+ */
+#include "rt_test.h"
+
+#include "defer.h"
+#include "panic.h"
+
+/* level() and deep_panic() end only by panicking (rt_panic never returns),
+ * which GCC reports as infinite recursion. */
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+
+static char trail[256];
+static size_t trail_len;
+
+static void mark(uint64_t c)
+{
+	if (trail_len + 1 < sizeof trail) {
+		trail[trail_len++] = (char)c;
+		trail[trail_len] = '\0';
+	}
+}
+
+static const char *recovered_msg;
+
+/* A deferred call that recovers: func() { recovered = recover() }.
+ * noinline: recover must be called by the deferred function itself. */
+__attribute__((noinline)) static void recoverer(void)
+{
+	recovered_msg = rt_recover();
+}
+
+/* Not called directly by the panic: recover here must return nil. */
+__attribute__((noinline)) static void indirect_recover(void)
+{
+	recoverer();
+	__asm__ volatile("" ::: "memory"); /* a real call, not a jump */
+}
+
+__attribute__((noinline)) static void mark_and_indirect(void)
+{
+	mark('i');
+	indirect_recover();
+	__asm__ volatile("" ::: "memory");
+}
+
+/* ---- panic through 100 frames, a defer in each, recovered at the top ---- */
+
+RT_DEFERS static uint64_t level(uint64_t n)
+{
+	rt_defer((void *)mark, 1, (uint64_t)('a' + n % 26));
+	if (n == 0)
+		rt_panic("deep trouble");
+	level(n - 1);
+	RT_RETURN(0);
+}
+
+RT_DEFERS static uint64_t top(void)
+{
+	uint64_t r = 7;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r); /* after a recovered panic, top returns r to its caller */
+	rt_defer((void *)recoverer, 0);
+	level(99);
+	r = 1; /* never reached */
+	RT_RETURN(r);
+}
+
+static uint64_t top_task(uint64_t arg)
+{
+	(void)arg;
+	return top();
+}
+
+static void test_panic_through_100_frames_recovered_at_the_top(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	trail_len = 0;
+	trail[0] = '\0';
+	recovered_msg = NULL;
+	struct rt_task *t = rt_spawn(top_task, 0, "top");
+	uint64_t v = 0;
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 7);             /* the named result, returned normally */
+	assert_string_equal(recovered_msg, "deep trouble");
+	assert_int_equal(strlen(trail), 100); /* every frame's defer ran, innermost first */
+	assert_int_equal(trail[0], 'a');
+	assert_int_equal(trail[99], 'a' + 99 % 26);
+	rt_reap(t);
+}
+
+/* ---- recover anywhere else returns nil ---- */
+
+RT_DEFERS static uint64_t no_panic(void)
+{
+	uint64_t r = 3;
+	rt_defer_result(&r);
+	rt_defer((void *)recoverer, 0);
+	RT_RETURN(r);
+}
+
+RT_DEFERS static uint64_t indirect(void)
+{
+	uint64_t r = 0;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)mark_and_indirect, 0);
+	rt_panic("not recovered by a helper");
+}
+
+static uint64_t indirect_task(uint64_t arg)
+{
+	(void)arg;
+	return indirect();
+}
+
+static void test_recover_elsewhere_returns_nil(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	recovered_msg = "unset";
+	assert_null(rt_recover()); /* not in a deferred call at all */
+	assert_int_equal(no_panic(), 3);
+	assert_null(recovered_msg); /* a deferred call, but no panic */
+	recovered_msg = "unset";
+	struct rt_task *t = rt_spawn(indirect_task, 0, "indirect");
+	assert_int_equal(rt_join(t, NULL), RT_EXIT_KILLED); /* called from a helper: no recovery */
+	assert_null(recovered_msg);
+	expect_console("panic: not recovered by a helper\n");
+	rt_reap(t);
+}
+
+/* ---- recover, then panic again: the next frame up recovers the second ---- */
+
+static const char *outer_msg;
+
+static void recover_and_repanic(void)
+{
+	const char *m = rt_recover();
+	if (m)
+		rt_panic("second");
+}
+
+static void outer_recoverer(void)
+{
+	outer_msg = rt_recover();
+}
+
+RT_DEFERS static uint64_t inner(void)
+{
+	RT_RECOVER_RETURNS(0);
+	rt_defer((void *)recover_and_repanic, 0);
+	rt_panic("first");
+}
+
+RT_DEFERS static uint64_t outer(void)
+{
+	uint64_t r = 11;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)outer_recoverer, 0);
+	inner();
+	r = 0;
+	RT_RETURN(r);
+}
+
+static uint64_t outer_task(uint64_t arg)
+{
+	(void)arg;
+	return outer();
+}
+
+static void test_recover_then_panic_again(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	outer_msg = NULL;
+	struct rt_task *t = rt_spawn(outer_task, 0, "repanic");
+	uint64_t v = 0;
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 11);
+	assert_string_equal(outer_msg, "second");
+	rt_reap(t);
+}
+
+/* ---- unrecovered chains print as Go does ---- */
+
+static void panic_second(void) { rt_panic("second"); }
+
+RT_DEFERS static uint64_t chain_unrecovered(uint64_t arg)
+{
+	(void)arg;
+	rt_defer((void *)panic_second, 0);
+	rt_panic("first");
+}
+
+RT_DEFERS static uint64_t chain_recovered_first(uint64_t arg)
+{
+	(void)arg;
+	rt_defer((void *)recover_and_repanic, 0);
+	rt_panic("first");
+}
+
+static void test_chained_panics_are_reported_like_go(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *a = rt_spawn(chain_unrecovered, 0, "chain");
+	assert_int_equal(rt_join(a, NULL), RT_EXIT_KILLED);
+	expect_console("panic: first\n\tpanic: second\n\ngoroutine ");
+	console_reset();
+	struct rt_task *b = rt_spawn(chain_recovered_first, 0, "chain2");
+	assert_int_equal(rt_join(b, NULL), RT_EXIT_KILLED);
+	/* recovered without a recovery point: the function cannot return, the task dies */
+	expect_console("panic: first [recovered]\n\tpanic: second\n");
+	rt_reap(a);
+	rt_reap(b);
+}
+
+/* ---- hardware faults are runtime panics, recoverable ---- */
+
+RT_DEFERS static uint64_t nil_then_recover(uint64_t arg)
+{
+	uint64_t r = 5;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)recoverer, 0);
+	r = *(volatile uint64_t *)(arg + 8); /* arg is 0: a nil struct's field */
+	RT_RETURN(r);
+}
+
+static volatile uint64_t zero;
+
+RT_DEFERS static uint64_t divide_then_recover(uint64_t arg)
+{
+	uint64_t r = 6;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)recoverer, 0);
+	uint64_t hi = 0, lo = arg, d = zero;
+	__asm__ volatile("divq %2" : "+a"(lo), "+d"(hi) : "r"(d));
+	r = lo;
+	RT_RETURN(r);
+}
+
+static uint64_t divide_unrecovered(uint64_t arg)
+{
+	uint64_t hi = 0, lo = arg, d = zero;
+	__asm__ volatile("divq %2" : "+a"(lo), "+d"(hi) : "r"(d));
+	return lo;
+}
+
+static void test_hardware_faults_become_recoverable_panics(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t v = 0;
+	recovered_msg = NULL;
+	struct rt_task *t = rt_spawn(nil_then_recover, 0, "nil");
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 5);
+	assert_string_equal(recovered_msg, "runtime error: invalid memory address or nil pointer dereference");
+	rt_reap(t);
+	recovered_msg = NULL;
+	t = rt_spawn(divide_then_recover, 1, "div");
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 6);
+	assert_string_equal(recovered_msg, "runtime error: integer divide by zero");
+	rt_reap(t);
+	t = rt_spawn(divide_unrecovered, 1, "div2");
+	assert_int_equal(rt_join(t, NULL), RT_EXIT_KILLED);
+	expect_console("panic: runtime error: integer divide by zero\n");
+	expect_console("  divide_unrecovered+0x");
+	rt_reap(t);
+}
+
+/* ---- a panic across a stack move: the records and the chain follow ---- */
+
+__attribute__((noinline)) static uint64_t deep_panic(uint64_t n)
+{
+	volatile char pad[200];
+	pad[0] = 1;
+	if (n == 0)
+		rt_panic("from the deep");
+	return deep_panic(n - 1) + pad[0];
+}
+
+RT_DEFERS static uint64_t grow_then_panic(uint64_t n)
+{
+	uint64_t r = 9;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)recoverer, 0);
+	deep_panic(n); /* grows the stack several times, then panics */
+	RT_RETURN(r);
+}
+
+static uint64_t grow_panic_task(uint64_t n)
+{
+	uint64_t v = grow_then_panic(n);
+	return v == 9 && rt_current()->stats.grows > 0;
+}
+
+static void test_panic_after_stack_moves(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	recovered_msg = NULL;
+	uint64_t ok = 0;
+	struct rt_task *t = rt_spawn(grow_panic_task, 20000, "deep");
+	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
+	assert_true(ok);
+	assert_string_equal(recovered_msg, "from the deep");
+	rt_reap(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_panic_through_100_frames_recovered_at_the_top),
+		cmocka_unit_test(test_recover_elsewhere_returns_nil),
+		cmocka_unit_test(test_recover_then_panic_again),
+		cmocka_unit_test(test_chained_panics_are_reported_like_go),
+		cmocka_unit_test(test_hardware_faults_become_recoverable_panics),
+		cmocka_unit_test(test_panic_after_stack_moves),
+	};
+	return unit_run("panic", tests);
+}
