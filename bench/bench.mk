@@ -36,7 +36,7 @@ BENCH_GO_SRC := $(wildcard bench/baselines/go/*.go) bench/baselines/go/go.mod \
 BENCH_GORUN := GOMAXPROCS=1 $(BENCH_PIN) $(BENCH_DIR)/gobench
 
 BENCH_BINS := $(BENCH_DIR)/switch $(BENCH_DIR)/recursion-plain \
-	$(BENCH_DIR)/recursion-splitstack $(BENCH_DIR)/gobench
+	$(BENCH_DIR)/recursion-splitstack $(BENCH_DIR)/closures $(BENCH_DIR)/gobench
 
 .PHONY: bench-baselines bench-reset
 
@@ -58,6 +58,12 @@ $(BENCH_DIR)/recursion-splitstack: bench/baselines/recursion.c bench/baselines/m
 	@echo "  CCLD    $@"; $(CC) $(BENCH_CFLAGS) $(BENCH_SPLIT_FLAGS) $< \
 		$(BENCH_DIR)/measure.o -o $@ -pthread
 
+# GCC nested functions need an executable stack for their trampolines.
+$(BENCH_DIR)/closures: bench/baselines/closures.c bench/baselines/measure.h \
+		$(BENCH_DIR)/measure.o
+	@echo "  CCLD    $@"; $(CC) $(BENCH_CFLAGS) $< $(BENCH_DIR)/measure.o -o $@ \
+		-Wl,-z,execstack -lffi
+
 $(BENCH_DIR)/gobench: $(BENCH_GO_SRC) | $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  GO      $@"; cd bench/baselines/go && \
@@ -75,6 +81,9 @@ bench-baselines: $(BENCH_BINS)
 	$(BENCH_PIN) $(BENCH_DIR)/switch >> $(BENCH_RESULTS)
 	$(BENCH_PIN) $(BENCH_DIR)/recursion-plain >> $(BENCH_RESULTS)
 	$(BENCH_PIN) $(BENCH_DIR)/recursion-splitstack >> $(BENCH_RESULTS)
+	$(BENCH_PIN) $(BENCH_DIR)/closures >> $(BENCH_RESULTS)
+	$(BENCH_GORUN) defer >> $(BENCH_RESULTS)
+	$(BENCH_GORUN) closure >> $(BENCH_RESULTS)
 	$(BENCH_GORUN) switch >> $(BENCH_RESULTS)
 	$(BENCH_GORUN) spawn >> $(BENCH_RESULTS)
 	$(BENCH_GORUN) parked_mem >> $(BENCH_RESULTS)

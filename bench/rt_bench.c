@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "closure.h"
+#include "defer.h"
 #include "heap.h"
 #include "host.h"
 #include "platform.h"
@@ -380,6 +382,105 @@ static void bench_parked(void)
 	chan_free(never);
 }
 
+/* ---- defer: a call that defers one call, against plain calls and cleanup ---- */
+
+#define CALLS 20000000UL
+
+__attribute__((noinline)) static void bump(uint64_t *x) { ++*x; }
+
+__attribute__((noinline)) static void plain_call(uint64_t *x)
+{
+	bump(x);
+}
+
+RT_DEFERS static void defers_one(uint64_t *x)
+{
+	rt_defer((void *)bump, 1, (uint64_t)x);
+	RT_RETURN_VOID();
+}
+
+static void run_bump(uint64_t **p) { bump(*p); }
+
+/* gcc's __attribute__((cleanup)): a call at scope exit, decided at compile time. */
+__attribute__((noinline)) static void cleanup_one(uint64_t *x)
+{
+	uint64_t *guard __attribute__((cleanup(run_bump))) = x;
+	__asm__ volatile("" : : "r"(guard) : "memory");
+}
+
+static double time_calls(void (*fn)(uint64_t *), uint64_t n)
+{
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t x = 0, t0 = plat_now_ns();
+		for (uint64_t i = 0; i < n; i++)
+			fn(&x);
+		double ns = (double)(plat_now_ns() - t0) / n;
+		if (x != n) {
+			fprintf(stderr, "defer bench: counted %lu of %lu\n", x, n);
+			exit(1);
+		}
+		if (ns < best) best = ns;
+	}
+	return best;
+}
+
+static void bench_defer(void)
+{
+	emit("defer", "morestack", time_calls(defers_one, CALLS / 4), "ns/call");
+	emit("defer", "c-plain-call", time_calls(plain_call, CALLS), "ns/call");
+	emit("defer", "c-cleanup-attribute", time_calls(cleanup_one, CALLS), "ns/call");
+}
+
+/* ---- closure: a call through a trampoline, against direct and indirect calls ---- */
+
+RT_CLOSURE_CODE(count_up, uint64_t);
+uint64_t count_up_body(void *env) { return ++*(uint64_t *)env; }
+
+static uint64_t counter_x;
+__attribute__((noinline)) static uint64_t count_direct(void) { return ++counter_x; }
+
+static double time_fn(uint64_t (*volatile *fp)(void), uint64_t n, uint64_t *counter)
+{
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		*counter = 0;
+		uint64_t (*f)(void) = *fp, t0 = plat_now_ns(), v = 0;
+		for (uint64_t i = 0; i < n; i++)
+			v = f();
+		double ns = (double)(plat_now_ns() - t0) / n;
+		if (v != n) {
+			fprintf(stderr, "closure bench: counted %lu of %lu\n", v, n);
+			exit(1);
+		}
+		if (ns < best) best = ns;
+	}
+	return best;
+}
+
+static void bench_closure(void)
+{
+	uint64_t x = 0;
+	static uint64_t (*volatile fp)(void);
+	fp = (uint64_t (*)(void))rt_closure_new(count_up, &x);
+	emit("closure", "morestack", time_fn(&fp, CALLS, &x), "ns/call");
+	rt_closure_free((void *)fp);
+	fp = count_direct; /* through a pointer: an indirect call */
+	emit("closure", "c-indirect-call", time_fn(&fp, CALLS, &counter_x), "ns/call");
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		counter_x = 0;
+		uint64_t t0 = plat_now_ns(), v = 0;
+		for (uint64_t i = 0; i < CALLS; i++)
+			v = count_direct();
+		double ns = (double)(plat_now_ns() - t0) / CALLS;
+		if (v != CALLS)
+			exit(1);
+		if (ns < best) best = ns;
+	}
+	emit("closure", "c-direct-call", best, "ns/call");
+}
+
 int main(int argc, char **argv)
 {
 	host_init();
@@ -393,5 +494,7 @@ int main(int argc, char **argv)
 	RUN("hot", bench_hot_split());
 	RUN("short", bench_short_lived());
 	RUN("parked", bench_parked());
+	RUN("defer", bench_defer());
+	RUN("closure", bench_closure());
 	return 0;
 }

@@ -86,6 +86,8 @@ int rt_defer_result(uint64_t *result);
 uint64_t rt_defer_pending(void);
 uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta);
 void rt_defers_drop(struct rt_defer_frame **frames);
+void rt_defer_frame_free(struct rt_defer_frame *f);
+void rt_defer_trim(void);
 extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
 int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
 #endif

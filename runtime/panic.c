@@ -85,7 +85,7 @@ _Noreturn void rt_panic(const char *msg)
 		if (!rt_defer_pop(f, &fn, args)) {
 			/* That function is unwound: it will never return through its frame. */
 			rt_defer_frames = f->next;
-			rt_free(f);
+			rt_defer_frame_free(f);
 			continue;
 		}
 		rt_defer_call(fn, args, &p.call_sp);

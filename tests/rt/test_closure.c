@@ -121,6 +121,31 @@ static void test_ten_thousand_closures_and_reuse(void **state)
 	}
 }
 
+/* The pool is finite: when it is full, rt_closure_new says so (NULL), and a
+ * freed trampoline is the next one handed out. */
+static void test_pool_exhaustion_and_reuse(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	enum { MAX = 4096 * 64 }; /* MAX_PAGES * stubs per page, see closure.c */
+	static void *fns[MAX + 1];
+	struct rt_closure_stats s0;
+	rt_closure_get_stats(&s0);
+	uint64_t n = 0;
+	while (n <= MAX && (fns[n] = rt_closure_new(ident, (void *)n)))
+		n++;
+	assert_int_equal(n + s0.live, MAX); /* the pool held exactly MAX */
+	void *again = rt_closure_new(ident, NULL);
+	assert_null(again);
+	rt_closure_free(fns[123]);
+	void *reused = rt_closure_new(ident, (void *)77);
+	assert_ptr_equal(reused, fns[123]);
+	assert_int_equal(((uint64_t (*)(void))reused)(), 77);
+	fns[123] = reused;
+	for (uint64_t i = 0; i < n; i++)
+		rt_closure_free(fns[i]);
+}
+
 /* A closure over a local: its environment is in the stack, and moves with it. */
 struct frame_env {
 	uint64_t value;
@@ -192,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_two_closures_share_a_variable),
 		cmocka_unit_test(test_arguments_pass_through),
 		cmocka_unit_test(test_ten_thousand_closures_and_reuse),
+		cmocka_unit_test(test_pool_exhaustion_and_reuse),
 		cmocka_unit_test(test_stack_environment_follows_a_move),
 		cmocka_unit_test(test_no_writable_executable_mapping),
 	};

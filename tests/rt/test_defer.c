@@ -87,14 +87,16 @@ static void test_ten_thousand_defers_in_one_frame(void **state)
 	(void)state;
 	rt_test_setup();
 	struct heap_stats h0, h1;
+	rt_defer_trim();
 	heap_get_stats(&h0);
 	ran = out_of_order = 0;
 	assert_int_equal(many_defers(10000), 10000);
 	assert_int_equal(ran, 10000);
 	assert_int_equal(out_of_order, 0);
 	assert_int_equal(last_seen, 0);
+	rt_defer_trim(); /* the record cache keeps up to 256 of them for reuse */
 	heap_get_stats(&h1);
-	assert_int_equal(h1.objects_live, h0.objects_live); /* records freed */
+	assert_int_equal(h1.objects_live, h0.objects_live); /* every record freed */
 }
 
 /* A deferring function whose stack moves before it returns: the records follow. */
@@ -132,6 +134,49 @@ static void test_defers_survive_a_stack_move(void **state)
 	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
 	assert_true(ok);
 	rt_reap(t);
+}
+
+static uint64_t spin(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		rt_yield();
+	return 0;
+}
+
+/* A deferring function whose stack shrinks (it yields from a shallow
+ * point after growing deep) before it returns: the records follow. */
+RT_DEFERS static uint64_t defers_grows_yields(uint64_t n)
+{
+	uint64_t r = 0, x = 3;
+	rt_defer_result(&r);
+	struct rx env = { &r, &x };
+	void *f = rt_closure_new(copy_x, &env);
+	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
+	rt_defer(f, 0);
+	x += deep(n);            /* grows to a few MiB and comes back */
+	for (int i = 0; i < 12; i++)
+		rt_yield();      /* each yield may halve the stack: r, x, env, records move */
+	RT_RETURN(0);
+}
+
+static uint64_t shrink_task(uint64_t n)
+{
+	uint64_t v = defers_grows_yields(n);
+	return v == 3 + n && rt_current()->stats.shrinks >= 3;
+}
+
+static void test_defers_survive_a_stack_shrink(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t ok = 0;
+	struct rt_task *t = rt_spawn(shrink_task, 20000, "shrinker");
+	struct rt_task *other = rt_spawn(spin, 20, "spinner");
+	assert_int_equal(rt_join(t, &ok), RT_EXIT_RETURNED);
+	assert_true(ok);
+	rt_join(other, NULL);
+	rt_reap(t);
+	rt_reap(other);
 }
 
 /* A backtrace taken inside a deferred call shows the deferring function's caller. */
@@ -195,12 +240,6 @@ RT_DEFERS static uint64_t yielding_defers(uint64_t arg)
 	RT_RETURN(0);
 }
 
-static uint64_t spin(uint64_t n)
-{
-	for (uint64_t i = 0; i < n; i++)
-		rt_yield();
-	return 0;
-}
 
 static void test_deferred_calls_may_yield_and_defer(void **state)
 {
@@ -224,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_lifo_order_2_1_0),
 		cmocka_unit_test(test_ten_thousand_defers_in_one_frame),
 		cmocka_unit_test(test_defers_survive_a_stack_move),
+		cmocka_unit_test(test_defers_survive_a_stack_shrink),
 		cmocka_unit_test(test_backtrace_in_a_deferred_call_shows_the_callers),
 		cmocka_unit_test(test_deferred_calls_may_yield_and_defer),
 	};

@@ -3,7 +3,7 @@
 // adaptive starting stack size:
 //
 //	gobench switch | spawn | parked_mem | deep_recursion | hot_split |
-//	        short_lived | growth_ladder
+//	        short_lived | growth_ladder | defer | closure
 //
 // Results go to stdout as "BENCH <benchmark> <implementation> <value>
 // <unit>"; checksums and notes go to stderr.  GOMAXPROCS is forced to 1:
@@ -37,6 +37,8 @@ var benchmarks = map[string]func(){
 	"hot_split":      benchHotSplit,
 	"short_lived":    benchShortLived,
 	"growth_ladder":  benchGrowthLadder,
+	"defer":          benchDefer,
+	"closure":        benchClosure,
 }
 
 func main() {
