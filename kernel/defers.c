@@ -114,6 +114,31 @@ static void panic_second(void)
 	rt_panic("second");
 }
 
+/* recover, then panic again: the frame above recovers the second panic */
+__attribute__((noinline)) static void recover_and_repanic(void)
+{
+	if (rt_recover())
+		rt_panic("second");
+}
+
+RT_DEFERS static uint64_t inner(void)
+{
+	RT_RECOVER_RETURNS(0);
+	rt_defer((void *)recover_and_repanic, 0);
+	rt_panic("first");
+}
+
+RT_DEFERS static uint64_t outer(void)
+{
+	uint64_t r = 11;
+	rt_defer_result(&r);
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)recoverer, 0);
+	inner();
+	r = 0;
+	RT_RETURN(r);
+}
+
 RT_DEFERS static uint64_t chained(uint64_t unused)
 {
 	(void)unused;
@@ -135,6 +160,11 @@ static uint64_t panic_programs(uint64_t unused)
 	kprintf("panic: nil dereference recovered: \"%s\", returned %lu\n",
 		recovered ? recovered : "(nothing)", v);
 	ok = ok && recovered && v == 5;
+	recovered = NULL;
+	v = outer();
+	kprintf("panic: recovered \"first\", panicked again: the caller recovered \"%s\", returned %lu\n",
+		recovered ? recovered : "(nothing)", v);
+	ok = ok && recovered && strcmp(recovered, "second") == 0 && v == 11;
 	return ok;
 }
 

@@ -190,6 +190,16 @@ def test_panic_and_recover_like_go(m):
     expect_in('panic: nil dereference recovered: "runtime error: invalid memory address or nil '
               'pointer dereference", returned 5', out)
     expect_re(r"^panic: first\n\tpanic: second\n\ngoroutine \d+ \[running\]:\n", out)
+    expect_in('panic: recovered "first", panicked again: the caller recovered "second", '
+              'returned 11', out)
     expect_in("panic: the chained panic killed only its task: yes", out)
     expect_in("panic: ok", out)
     expect_in("commands:", m.cmd("help"))
+
+
+def test_closure_pool_exhaustion_and_reuse(m):
+    out = m.cmd("closures 300000", timeout=300)
+    expect_in("closures: the pool is full at 262144 closures; after freeing one, the next closure "
+              "reuses its trampoline", out)
+    expect_in("0 pages writable and executable", out)
+    expect_in("closures: ok", out)
