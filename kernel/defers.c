@@ -5,8 +5,6 @@
  * recover through 100 frames, a recovered nil dereference, and a chained
  * panic that kills only its task.
  */
-/* level() ends only by panicking, which GCC reports as infinite recursion. */
-#pragma GCC diagnostic ignored "-Winfinite-recursion"
 #include "kernel.h"
 #include "tasks.h"
 
@@ -63,108 +61,26 @@ void cmd_defer(int argc, char **argv)
 		pending, k == RT_EXIT_RETURNED && matched == total && pending == 0 ? "ok" : "FAILED");
 }
 
-/* ---- panic: Go's panic and recover on bare metal ---- */
-
-static const char *recovered;
-static int frames_unwound;
-
-__attribute__((noinline)) static void recoverer(void)
-{
-	recovered = rt_recover();
-}
-
-static void count_frame(void)
-{
-	frames_unwound++;
-}
-
-RT_DEFERS static uint64_t level(uint64_t n)
-{
-	rt_defer((void *)count_frame, 0);
-	if (n == 0)
-		rt_panic("deep trouble");
-	level(n - 1);
-	RT_RETURN(0);
-}
-
-/* func top() (r int) { r = 7; defer func() { recovered = recover() }(); level(99); return 1 } */
-RT_DEFERS static uint64_t top(void)
-{
-	uint64_t r = 7;
-	rt_defer_result(&r);
-	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
-	level(99);
-	r = 1;
-	RT_RETURN(r);
-}
-
-RT_DEFERS static uint64_t nil_field(uint64_t p)
-{
-	uint64_t r = 5;
-	rt_defer_result(&r);
-	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
-	r = *(volatile uint64_t *)(p + 8);
-	RT_RETURN(r);
-}
-
-static void panic_second(void)
-{
-	rt_panic("second");
-}
-
-/* recover, then panic again: the frame above recovers the second panic */
-__attribute__((noinline)) static void recover_and_repanic(void)
-{
-	if (rt_recover())
-		rt_panic("second");
-}
-
-RT_DEFERS static uint64_t inner(void)
-{
-	RT_RECOVER_RETURNS(0);
-	rt_defer((void *)recover_and_repanic, 0);
-	rt_panic("first");
-}
-
-RT_DEFERS static uint64_t outer(void)
-{
-	uint64_t r = 11;
-	rt_defer_result(&r);
-	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
-	inner();
-	r = 0;
-	RT_RETURN(r);
-}
-
-RT_DEFERS static uint64_t chained(uint64_t unused)
-{
-	(void)unused;
-	rt_defer((void *)panic_second, 0);
-	rt_panic("first");
-}
+/* ---- panic: Go's panic and recover on bare metal (twins/panic.c) ---- */
 
 static uint64_t panic_programs(uint64_t unused)
 {
 	(void)unused;
-	frames_unwound = 0;
-	recovered = NULL;
-	uint64_t v = top();
-	kprintf("panic: through 100 frames: %d deferred calls ran, recovered \"%s\", top returned %lu\n",
-		frames_unwound, recovered ? recovered : "(nothing)", v);
-	bool ok = frames_unwound == 100 && recovered && strcmp(recovered, "deep trouble") == 0 && v == 7;
-	recovered = NULL;
-	v = nil_field(0);
+	struct twin_panic p;
+	uint64_t v = twin_panic_deep(&p);
+	kprintf("panic: through 100 frames: %d deferred calls ran%s, recovered \"%s\", top returned "
+		"%lu\n", p.deferred_ran, p.in_order ? "" : " OUT OF ORDER",
+		p.recovered ? p.recovered : "(nothing)", v);
+	bool ok = p.deferred_ran == 100 && p.in_order && p.recovered &&
+		  strcmp(p.recovered, "deep trouble") == 0 && v == 7;
+	v = twin_panic_nil(&p, 0);
 	kprintf("panic: nil dereference recovered: \"%s\", returned %lu\n",
-		recovered ? recovered : "(nothing)", v);
-	ok = ok && recovered && v == 5;
-	recovered = NULL;
-	v = outer();
+		p.recovered ? p.recovered : "(nothing)", v);
+	ok = ok && p.recovered && v == 5;
+	v = twin_panic_repanic(&p);
 	kprintf("panic: recovered \"first\", panicked again: the caller recovered \"%s\", returned %lu\n",
-		recovered ? recovered : "(nothing)", v);
-	ok = ok && recovered && strcmp(recovered, "second") == 0 && v == 11;
+		p.recovered ? p.recovered : "(nothing)", v);
+	ok = ok && p.recovered && strcmp(p.recovered, "second") == 0 && v == 11;
 	return ok;
 }
 
@@ -172,7 +88,7 @@ void cmd_panic(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	struct rt_task *t = rt_spawn(panic_programs, 0, "panic");
-	struct rt_task *c = rt_spawn(chained, 0, "chained");
+	struct rt_task *c = rt_spawn(twin_panic_chained, 0, "chained");
 	if (!t || !c) {
 		kprintf("panic: out of memory\n");
 		return;

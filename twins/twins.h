@@ -14,4 +14,15 @@ uint64_t twin_incrn(uint64_t a);         /* b = incrn(0): 0 2 */
 uint64_t twin_defer_arg(void);           /* 1 */
 uint64_t twin_defer_closure(void);       /* 5 */
 void twin_lifo(char *out, size_t cap);   /* "2 1 0" */
+
+/* Panic and recover: what each program saw. */
+struct twin_panic {
+	const char *recovered;  /* what recover() returned, or NULL */
+	int deferred_ran;       /* deferred calls run while panicking */
+	int in_order;           /* they ran innermost first */
+};
+uint64_t twin_panic_deep(struct twin_panic *o);                 /* 7, "deep trouble", 100 */
+uint64_t twin_panic_nil(struct twin_panic *o, uint64_t nil_ptr); /* 5, "runtime error: ..." */
+uint64_t twin_panic_repanic(struct twin_panic *o);              /* 11, "second" */
+uint64_t twin_panic_chained(uint64_t unused);                   /* a task: dies */
 #endif

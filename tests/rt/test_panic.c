@@ -8,6 +8,8 @@
 #include "defer.h"
 #include "panic.h"
 
+#include "../../twins/twins.h"
+
 /* level() and deep_panic() end only by panicking (rt_panic never returns),
  * which GCC reports as infinite recursion. */
 #pragma GCC diagnostic ignored "-Winfinite-recursion"
@@ -48,47 +50,23 @@ __attribute__((noinline)) static void mark_and_indirect(void)
 
 /* ---- panic through 100 frames, a defer in each, recovered at the top ---- */
 
-RT_DEFERS static uint64_t level(uint64_t n)
+static uint64_t deep_task(uint64_t arg)
 {
-	rt_defer((void *)mark, 1, (uint64_t)('a' + n % 26));
-	if (n == 0)
-		rt_panic("deep trouble");
-	level(n - 1);
-	RT_RETURN(0);
-}
-
-RT_DEFERS static uint64_t top(void)
-{
-	uint64_t r = 7;
-	rt_defer_result(&r);
-	RT_RECOVER_RETURNS(r); /* after a recovered panic, top returns r to its caller */
-	rt_defer((void *)recoverer, 0);
-	level(99);
-	r = 1; /* never reached */
-	RT_RETURN(r);
-}
-
-static uint64_t top_task(uint64_t arg)
-{
-	(void)arg;
-	return top();
+	return twin_panic_deep((struct twin_panic *)arg);
 }
 
 static void test_panic_through_100_frames_recovered_at_the_top(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	trail_len = 0;
-	trail[0] = '\0';
-	recovered_msg = NULL;
-	struct rt_task *t = rt_spawn(top_task, 0, "top");
+	struct twin_panic p;
+	struct rt_task *t = rt_spawn(deep_task, (uint64_t)&p, "top");
 	uint64_t v = 0;
 	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
-	assert_int_equal(v, 7);             /* the named result, returned normally */
-	assert_string_equal(recovered_msg, "deep trouble");
-	assert_int_equal(strlen(trail), 100); /* every frame's defer ran, innermost first */
-	assert_int_equal(trail[0], 'a');
-	assert_int_equal(trail[99], 'a' + 99 % 26);
+	assert_int_equal(v, 7);               /* the named result, returned normally */
+	assert_string_equal(p.recovered, "deep trouble");
+	assert_int_equal(p.deferred_ran, 100); /* every frame's defer ran */
+	assert_true(p.in_order);               /* innermost first */
 	rt_reap(t);
 }
 
@@ -135,67 +113,32 @@ static void test_recover_elsewhere_returns_nil(void **state)
 
 /* ---- recover, then panic again: the next frame up recovers the second ---- */
 
-static const char *outer_msg;
-
-static void recover_and_repanic(void)
+static uint64_t repanic_task(uint64_t arg)
 {
-	const char *m = rt_recover();
-	if (m)
-		rt_panic("second");
-}
-
-static void outer_recoverer(void)
-{
-	outer_msg = rt_recover();
-}
-
-RT_DEFERS static uint64_t inner(void)
-{
-	RT_RECOVER_RETURNS(0);
-	rt_defer((void *)recover_and_repanic, 0);
-	rt_panic("first");
-}
-
-RT_DEFERS static uint64_t outer(void)
-{
-	uint64_t r = 11;
-	rt_defer_result(&r);
-	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)outer_recoverer, 0);
-	inner();
-	r = 0;
-	RT_RETURN(r);
-}
-
-static uint64_t outer_task(uint64_t arg)
-{
-	(void)arg;
-	return outer();
+	return twin_panic_repanic((struct twin_panic *)arg);
 }
 
 static void test_recover_then_panic_again(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	outer_msg = NULL;
-	struct rt_task *t = rt_spawn(outer_task, 0, "repanic");
+	struct twin_panic p;
+	struct rt_task *t = rt_spawn(repanic_task, (uint64_t)&p, "repanic");
 	uint64_t v = 0;
 	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
 	assert_int_equal(v, 11);
-	assert_string_equal(outer_msg, "second");
+	assert_string_equal(p.recovered, "second");
 	rt_reap(t);
 }
 
-/* ---- unrecovered chains print as Go does ---- */
-
-static void panic_second(void) { rt_panic("second"); }
-
-RT_DEFERS static uint64_t chain_unrecovered(uint64_t arg)
+/* recover, then panic again, in a function without a recovery point */
+__attribute__((noinline)) static void recover_and_repanic(void)
 {
-	(void)arg;
-	rt_defer((void *)panic_second, 0);
-	rt_panic("first");
+	if (rt_recover())
+		rt_panic("second");
 }
+
+/* ---- unrecovered chains print as Go does ---- */
 
 RT_DEFERS static uint64_t chain_recovered_first(uint64_t arg)
 {
@@ -208,7 +151,7 @@ static void test_chained_panics_are_reported_like_go(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct rt_task *a = rt_spawn(chain_unrecovered, 0, "chain");
+	struct rt_task *a = rt_spawn(twin_panic_chained, 0, "chain");
 	assert_int_equal(rt_join(a, NULL), RT_EXIT_KILLED);
 	expect_console("panic: first\n\tpanic: second\n\ngoroutine ");
 	console_reset();
@@ -222,14 +165,9 @@ static void test_chained_panics_are_reported_like_go(void **state)
 
 /* ---- hardware faults are runtime panics, recoverable ---- */
 
-RT_DEFERS static uint64_t nil_then_recover(uint64_t arg)
+static uint64_t nil_task(uint64_t arg)
 {
-	uint64_t r = 5;
-	rt_defer_result(&r);
-	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
-	r = *(volatile uint64_t *)(arg + 8); /* arg is 0: a nil struct's field */
-	RT_RETURN(r);
+	return twin_panic_nil((struct twin_panic *)arg, 0);
 }
 
 static volatile uint64_t zero;
@@ -258,11 +196,11 @@ static void test_hardware_faults_become_recoverable_panics(void **state)
 	(void)state;
 	rt_test_setup();
 	uint64_t v = 0;
-	recovered_msg = NULL;
-	struct rt_task *t = rt_spawn(nil_then_recover, 0, "nil");
+	struct twin_panic p;
+	struct rt_task *t = rt_spawn(nil_task, (uint64_t)&p, "nil");
 	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
 	assert_int_equal(v, 5);
-	assert_string_equal(recovered_msg, "runtime error: invalid memory address or nil pointer dereference");
+	assert_string_equal(p.recovered, "runtime error: invalid memory address or nil pointer dereference");
 	rt_reap(t);
 	recovered_msg = NULL;
 	t = rt_spawn(divide_then_recover, 1, "div");
