@@ -14,6 +14,8 @@
  */
 #include "kernel.h"
 
+void rt_defer_trampoline(void);
+
 #define SYMBOLS_MAX 8192
 
 struct symtab kernel_symbols;
@@ -67,7 +69,10 @@ void backtrace_print(uint64_t rip, uint64_t rbp, int max)
 			return;
 		uint64_t off;
 		const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
-		if (s)
+		if (ret == (uint64_t)rt_defer_trampoline)
+			kprintf("  #%-2d %#018lx  (a deferring function returns here through defer)\n", depth,
+				ret);
+		else if (s)
 			kprintf("  #%-2d %#018lx  %s+%#lx\n", depth, ret, s->name, off + 1);
 		else
 			kprintf("  #%-2d %#018lx  ?\n", depth, ret);

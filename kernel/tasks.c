@@ -20,6 +20,7 @@
 #include "x86.h"
 
 #include "../runtime/chan.h"
+#include "../runtime/defer.h"
 #include "../runtime/heap.h"
 #include "../runtime/platform.h"
 #include "../runtime/rt.h"
@@ -246,8 +247,9 @@ void cmd_tasks(int argc, char **argv)
 	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu MiB of address space used "
 		"(never reused), %lu frames pooled\n", g.tasks_spawned, g.tasks_live,
 		g.stack_bytes_committed >> 10, g.stack_va_used >> 20, rtplat_pool_frames());
-	kprintf("heap: %lu objects, %lu bytes live, %lu pages held\n", h.objects_live, h.bytes_live,
-		h.pages_held);
+	kprintf("heap: %lu objects, %lu bytes live, %lu pages held; of the objects, %lu are defer "
+		"records cached for reuse\n", h.objects_live, h.bytes_live, h.pages_held,
+		rt_defer_cached());
 }
 
 void cmd_stack(int argc, char **argv)

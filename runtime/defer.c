@@ -278,6 +278,12 @@ void rt_defer_frame_free(struct rt_defer_frame *f)
 	frame_release(f);
 }
 
+/* How many records the cache holds (they count as live heap objects). */
+uint64_t rt_defer_cached(void)
+{
+	return free_frames_n + free_recs_n;
+}
+
 /* Gives the cached records back to the heap (for leak checks). */
 void rt_defer_trim(void)
 {

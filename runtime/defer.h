@@ -88,6 +88,7 @@ uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t
 void rt_defers_drop(struct rt_defer_frame **frames);
 void rt_defer_frame_free(struct rt_defer_frame *f);
 void rt_defer_trim(void);
+uint64_t rt_defer_cached(void);
 extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
 int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
 #endif

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform.h"
+
 #define HEAP_NCLASS 22      /* size classes, 16 to 2048 bytes */
 #define HEAP_SMALL_MAX 2048 /* larger objects get pages of their own */
 #define HEAP_ALIGN 16       /* of every object: enough for any C type on x86-64 */
@@ -61,6 +63,6 @@ extern void (*heap_error_hook)(const char *msg, const void *p);
 
 /* Stops the machine (kernel) or the process (host) after a fatal runtime
  * error; defined by each platform, not by the heap. */
-extern _Noreturn void rt_fatal(const char *msg);
+/* rt_fatal is declared in platform.h: every platform defines it. */
 
 #endif

@@ -47,4 +47,8 @@ void plat_write(const char *s, size_t n); /* the console [fault-safe] */
 /* ---- symbols, for stack listings: "name+0xoff", or 0 if unknown ---- */
 int plat_symbolize(uintptr_t pc, char *buf, size_t cap);
 
+/* ---- the end: an error the runtime cannot survive (the kernel panics,
+ * the Linux port aborts) ---- */
+_Noreturn void rt_fatal(const char *msg);
+
 #endif
