@@ -91,6 +91,8 @@ void cmd_bench(int argc, char **argv);
 void cmd_closures(int argc, char **argv);
 void cmd_defer(int argc, char **argv);
 void cmd_panic(int argc, char **argv);
+void cmd_swap(int argc, char **argv);
+void cmd_color(int argc, char **argv);
 
 /* shell.c */
 _Noreturn void shell_run(void);

@@ -230,6 +230,8 @@ static const struct command commands[] = {
 	{ "closures", "N", "N counter closures through trampolines; W^X audit", cmd_closures },
 	{ "defer", "", "Go's defer programs (incr, incrn, ...) beside Go's output", cmd_defer },
 	{ "panic", "", "panic and recover: 100 frames, a nil dereference, a chain", cmd_panic },
+	{ "swap", "", "demo: parameters are copies; pointers survive a stack move", cmd_swap },
+	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },
 	{ "poweroff", "", "switch the machine off (UEFI ResetSystem)", cmd_poweroff },

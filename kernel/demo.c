@@ -1,0 +1,126 @@
+/*
+ * demo.c: how the demos draw live stack frames on an 80-column terminal.
+ *
+ *     address                value                what
+ *                          +--------------------+---------------------------+
+ *     0xffffc00000010fe8   | 0x0000000000000001 | main: a                   |
+ *     0xffffc00000010fc8   | 0xffffffff80005a10 | return address: main+0x3c |
+ *
+ * High addresses at the top (the stack grows down the page). Cells whose
+ * value changed since the previous drawing are marked (bold yellow with
+ * colour, "*" without); a value that is the address of another drawn cell
+ * gets an arrow to that cell's label. Unlabelled words between labelled
+ * ones (spills, alignment) are folded into one line.
+ */
+#include "demo.h"
+#include "kernel.h"
+
+bool demo_color = true;
+
+void demo_pic_add(struct demo_picture *p, const volatile void *addr, const char *label)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->cell[i].addr == (uintptr_t)addr) {
+			p->cell[i].label = label;
+			return;
+		}
+	if (p->n < DEMO_CELLS)
+		p->cell[p->n++] = (struct demo_cell){ (uintptr_t)addr, label };
+}
+
+/* Adds every 8-byte word of [lo, hi) without a label (it may get one later). */
+void demo_pic_range(struct demo_picture *p, const void *lo, const void *hi)
+{
+	for (uintptr_t a = (uintptr_t)lo & ~7UL; a < (uintptr_t)hi && p->n < DEMO_CELLS; a += 8) {
+		bool known = false;
+		for (int i = 0; i < p->n && !known; i++)
+			known = p->cell[i].addr == a;
+		if (!known)
+			p->cell[p->n++] = (struct demo_cell){ a, NULL };
+	}
+}
+
+static const char *label_of(struct demo_picture *p, uint64_t value)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->cell[i].addr == value && p->cell[i].label)
+			return p->cell[i].label;
+	return NULL;
+}
+
+/* Draws the picture, highest address first; marks what changed since the last drawing. */
+void demo_draw(struct demo_picture *p, const char *title)
+{
+	/* sort by address, high first (insertion sort: a few dozen cells) */
+	for (int i = 1; i < p->n; i++)
+		for (int j = i; j > 0 && p->cell[j].addr > p->cell[j - 1].addr; j--) {
+			struct demo_cell c = p->cell[j];
+			uint64_t b = p->before[j];
+			p->cell[j] = p->cell[j - 1];
+			p->before[j] = p->before[j - 1];
+			p->cell[j - 1] = c;
+			p->before[j - 1] = b;
+		}
+	kprintf("\n  %s\n", title);
+	kprintf("  %-18s   %-18s   %s\n", "address", "value", "what");
+	kprintf("  %18s +--------------------+----------------------------------+\n", "");
+	int folded = 0;
+	for (int i = 0; i < p->n; i++) {
+		uint64_t v = *(volatile uint64_t *)p->cell[i].addr;
+		bool changed = p->drawn && v != p->before[i];
+		p->before[i] = v;
+		if (!p->cell[i].label) {
+			folded++;
+			if (i + 1 < p->n && !p->cell[i + 1].label)
+				continue;
+			kprintf("  %18s | %-18s | %-32s |\n", "", "...",
+				folded == 1 ? "(1 other word)" : "(other words)");
+			folded = 0;
+			continue;
+		}
+		char what[80];
+		const char *to = label_of(p, v);
+		if (to)
+			ksnprintf(what, sizeof what, "%s -> %s", p->cell[i].label, to);
+		else
+			ksnprintf(what, sizeof what, "%s", p->cell[i].label);
+		if (changed && demo_color)
+			kprintf("  %#018lx | \033[1;33m%#018lx\033[0m | \033[1;33m%-32.32s\033[0m |\n",
+				p->cell[i].addr, v, what);
+		else
+			kprintf("  %#018lx | %#018lx | %-32.32s |%s\n", p->cell[i].addr, v, what,
+				changed ? " *" : "");
+	}
+	kprintf("  %18s +--------------------+----------------------------------+\n", "");
+	p->drawn = true;
+}
+
+void demo_go_source(const char *const *lines)
+{
+	kprintf("Go:\n");
+	for (; *lines; lines++)
+		kprintf("    %s\n", *lines);
+}
+
+/* Prints Go's output beside ours; returns true if they match. */
+bool demo_compare(const char *what, const char *go, const char *ours)
+{
+	bool same = strcmp(go, ours) == 0;
+	kprintf("  %-14s Go prints: %-6s here: %-6s %s\n", what, go, ours,
+		same ? (demo_color ? "\033[1;32mmatches Go\033[0m" : "matches Go")
+		     : (demo_color ? "\033[1;31mDIFFERS FROM GO\033[0m" : "DIFFERS FROM GO"));
+	return same;
+}
+
+void cmd_color(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "on") == 0)
+		demo_color = true;
+	else if (argc == 2 && strcmp(argv[1], "off") == 0)
+		demo_color = false;
+	else if (argc != 1) {
+		kprintf("color: usage: color [on|off]\n");
+		return;
+	}
+	kprintf("color: %s\n", demo_color ? "on (ANSI)" : "off (plain text, changes marked *)");
+}

@@ -1,0 +1,31 @@
+/*
+ * demo.h: drawing live stack frames for the demos (kernel/demo.c).
+ * A picture is a list of 8-byte cells with their real addresses, drawn
+ * high addresses at the top, as the seeds' notes draw frames.
+ */
+#ifndef MORESTACK_DEMO_H
+#define MORESTACK_DEMO_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DEMO_CELLS 48
+
+struct demo_cell {
+	uintptr_t addr;
+	const char *label;   /* what this word is, or NULL: not part of the story */
+};
+
+struct demo_picture {
+	struct demo_cell cell[DEMO_CELLS];
+	int n;
+	uint64_t before[DEMO_CELLS]; /* values at the previous drawing, to mark changes */
+	bool drawn;
+};
+
+extern bool demo_color;
+void demo_pic_add(struct demo_picture *p, const volatile void *addr, const char *label);
+void demo_pic_range(struct demo_picture *p, const void *lo, const void *hi);
+void demo_draw(struct demo_picture *p, const char *title);
+void demo_go_source(const char *const *lines);
+bool demo_compare(const char *what, const char *go, const char *ours);
+#endif
