@@ -10,8 +10,11 @@
 #include "../runtime/closure.h"
 #include "../runtime/defer.h"
 
+void (*twin_observe)(enum twin_stage stage, const struct twin_view *v);
+
 struct ab {
 	uint64_t *a, *b;
+	struct twin_view view; /* what the demo draws */
 };
 
 /* func() { a++; b++ } */
@@ -21,18 +24,22 @@ void twin_bump_ab_body(void *env)
 	struct ab *e = env;
 	++*e->a;
 	++*e->b;
+	if (twin_observe)
+		twin_observe(TWIN_IN_DEFER, &e->view);
 }
 
 /* func incr(a int) int { var b int; defer func() { a++; b++ }(); a++; b = a; return b } */
 RT_DEFERS uint64_t twin_incr(uint64_t a)
 {
 	uint64_t b = 0;
-	struct ab env = { &a, &b };
+	struct ab env = { &a, &b, { &a, &b, NULL, __builtin_frame_address(0) } };
 	void *f = rt_closure_new(twin_bump_ab, &env);
 	rt_defer((void *)rt_closure_free, 1, (uint64_t)f); /* last: LIFO */
 	rt_defer(f, 0);
 	a++;
 	b = a;
+	if (twin_observe)
+		twin_observe(TWIN_AT_RETURN, &env.view);
 	RT_RETURN(b); /* the result is copied now; the deferred b++ changes a local */
 }
 
@@ -41,12 +48,14 @@ RT_DEFERS uint64_t twin_incrn(uint64_t a)
 {
 	uint64_t b = 0;
 	rt_defer_result(&b); /* b is the named result */
-	struct ab env = { &a, &b };
+	struct ab env = { &a, &b, { &a, &b, &b, __builtin_frame_address(0) } };
 	void *f = rt_closure_new(twin_bump_ab, &env);
 	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
 	rt_defer(f, 0);
 	a++;
 	b = a; /* `return a` assigns the named result first */
+	if (twin_observe)
+		twin_observe(TWIN_AT_RETURN, &env.view);
 	RT_RETURN(b);
 }
 

@@ -8,6 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * For the incr demo: when set, incr and incrn report each stage with
+ * pointers to their a and b and their frame pointer (result: the named
+ * result's slot, or NULL when the result is anonymous).
+ */
+enum twin_stage { TWIN_AT_RETURN, TWIN_IN_DEFER };
+struct twin_view {
+	uint64_t *a, *b, *result;
+	uintptr_t *fp;
+};
+extern void (*twin_observe)(enum twin_stage stage, const struct twin_view *v);
+
 /* Section 2: defer. */
 uint64_t twin_incr(uint64_t a);          /* b = incr(0):  0 1 */
 uint64_t twin_incrn(uint64_t a);         /* b = incrn(0): 0 2 */

@@ -3,7 +3,7 @@ stack: real addresses inside the task's stack, pointers equal to the
 addresses they point at, changes marked. 80 columns at most."""
 import re
 
-from harness import expect, expect_equal, expect_in, expect_re
+from harness import expect, expect_equal, expect_in, expect_re, kernel_symbol
 
 MACHINE = dict(machine="q35", memory="512M")
 
@@ -19,8 +19,9 @@ def rows(drawing):
 
 
 def drawings(out):
-    """The drawings of a demo's output, in order, keyed by their titles."""
-    parts = re.split(r"\n  ((?:inside|after)[^\n]*)\n", out)
+    """The drawings of a demo's output, in order: (title, table). A title is
+    the line just before a table's "address value what" header."""
+    parts = re.split(r"\n  ([^\n]+)\n(?=  address +value +what\n)", out)
     return [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
 
 
@@ -78,3 +79,45 @@ def test_swap_fifty_times_leaks_nothing(m):
     expect_equal(before, expect_re(r"heap: (\d+) objects, (\d+) bytes live", out).groups(),
                  "heap objects and bytes after 50 runs")
     expect_re(r"0 live; stacks: 0 KiB mapped", out)
+
+
+def test_incr_shows_the_result_slot_and_matches_go(m):
+    expect_in("color: off", m.cmd("color off"))
+    out = m.cmd("incr")
+    expect_in("func incrn(a int) (b int) {   // named result", out)
+    for name, go in [("incr", "0 1"), ("incrn", "0 2"), ("deferArg", "1"), ("deferClosure", "5"),
+                     ("LIFO", "2 1 0")]:
+        expect_re(r"^  %s +Go prints: %s +here: %s +matches Go$" % (name, go, go), out)
+    expect_in("incr: 5 of 5 match Go", out)
+    for line in out.splitlines():
+        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    tramp = kernel_symbol("rt_defer_trampoline")
+    incr_part, incrn_part = out.split("\nincrn:\n")[0].split("\nincr:\n")[1], out.split("\nincrn:\n")[1]
+    for name, part, result_label, received in [
+            ("incr", incr_part, "incr: b (a local)", 1),
+            ("incrn", incrn_part, "incrn: b (the named result)", 2)]:
+        d = drawings(part)
+        expect_equal(2, len(d), "drawings of %s" % name)
+        at_return, in_defer = rows(d[0][1]), rows(d[1][1])
+        expect_equal(1, at_return[result_label][1], "%s: b at return" % name)
+        expect_equal(tramp, at_return["%s: return, via defer" % name][1],
+                     "%s's return address is defer's trampoline" % name)
+        expect_equal(at_return["BP of main"][0], at_return["%s: saved rbp" % name][1],
+                     "%s's saved rbp points at main's frame" % name)
+        expect(at_return[result_label][0] < at_return["main: b"][0], "callee below the caller")
+        expect_equal((2, 2), (in_defer["%s: a (the parameter)" % name][1], in_defer[result_label][1]),
+                     "%s: a and b after the deferred a++, b++" % name)
+        expect(in_defer[result_label][2], "%s: b is marked changed" % name)
+        expect_in("3. back in main: b = %s(a) received %d; main's a is still 0" % (name, received), part)
+    expect_in("already copied out (in rax)", incr_part)
+    expect_in("b is the named result", incrn_part)
+
+
+def test_incr_fifty_times_leaks_nothing(m):
+    m.cmd("incr")
+    before = expect_re(r"heap: (\d+) objects, (\d+) bytes live", m.cmd("tasks")).groups()
+    for _ in range(50):
+        expect_in("incr: 5 of 5 match Go", m.cmd("incr"))
+    out = m.cmd("tasks")
+    expect_equal(before, expect_re(r"heap: (\d+) objects, (\d+) bytes live", out).groups(),
+                 "heap objects and bytes after 50 runs")

@@ -1,0 +1,144 @@
+/*
+ * demo_incr.c: the `incr` demo (GO_SEMANTICS.md section 2): `return x` is
+ * not atomic. First x goes to the result, then the deferred calls run,
+ * then `ret`. With an anonymous result (incr) the deferred b++ changes a
+ * local copy: the caller gets 1. With a named result (incrn) it changes
+ * the result itself: 2. The drawings are the live frame at the return,
+ * inside the deferred call, and what the caller receives; the C twins are
+ * in twins/defer.c. Then deferArg, deferClosure and LIFO order.
+ */
+#include "demo.h"
+#include "kernel.h"
+#include "tasks.h"
+
+#include "../runtime/rt.h"
+#include "../twins/twins.h"
+
+void rt_defer_trampoline(void);
+
+struct incr_main {
+	uint64_t a, b;
+	uintptr_t fp;
+};
+
+/*
+ * A global pointer into the task's stack: safe only because the demo grows
+ * its stack first and never yields, so the stack does not move under it
+ * (see the escape demo for what happens otherwise).
+ */
+static struct incr_main *cur_main;
+static const char *cur_name;
+static struct demo_picture pic;
+static char label_a[48], label_b[48], label_fp[48], label_ret[64];
+
+static void observe(enum twin_stage stage, const struct twin_view *v)
+{
+	if (stage == TWIN_IN_DEFER) {
+		demo_draw(&pic, "2. in the deferred func() { a++; b++ }");
+		return;
+	}
+	pic = (struct demo_picture){ 0 };
+	ksnprintf(label_a, sizeof label_a, "%s: a (the parameter)", cur_name);
+	ksnprintf(label_b, sizeof label_b, v->result ? "%s: b (the named result)" : "%s: b (a local)",
+		  cur_name);
+	ksnprintf(label_fp, sizeof label_fp, "%s: saved rbp", cur_name);
+	ksnprintf(label_ret, sizeof label_ret, "%s: return, via defer", cur_name);
+	demo_pic_add(&pic, &cur_main->a, "main: a");
+	demo_pic_add(&pic, &cur_main->b, "main: b");
+	demo_pic_add(&pic, (void *)cur_main->fp, "BP of main");
+	demo_pic_add(&pic, v->a, label_a);
+	demo_pic_add(&pic, v->b, label_b);
+	demo_pic_add(&pic, v->fp, label_fp);
+	demo_pic_add(&pic, v->fp + 1, label_ret);
+	demo_pic_range(&pic, v->a < v->b ? v->a : v->b, (void *)(cur_main->fp + 8));
+	demo_draw(&pic, "1. at `return b`: the result is set, the deferred call has not run");
+	if (v->fp[1] == (uintptr_t)rt_defer_trampoline)
+		kprintf("  (the return address is rt_defer_trampoline: defer replaced it)\n");
+	if (v->result)
+		kprintf("  b is the named result: the caller will read it after the deferred call\n");
+	else
+		kprintf("  the result, %lu, is already copied out (in rax): b is only a local now\n",
+			*v->b);
+}
+
+__attribute__((noinline)) static uint64_t use_stack(uint64_t depth)
+{
+	volatile char pad[256];
+	pad[0] = 1;
+	return depth ? use_stack(depth - 1) + pad[0] : 0;
+}
+
+static int matched;
+
+static void received(const char *name, const char *go, struct incr_main *m)
+{
+	char got[16];
+	kprintf("  3. back in main: b = %s(a) received %lu; main's a is still %lu\n", name, m->b, m->a);
+	ksnprintf(got, sizeof got, "%lu %lu", m->a, m->b);
+	matched += demo_compare(name, go, got);
+}
+
+static uint64_t incr_main(uint64_t unused)
+{
+	(void)unused;
+	use_stack(400); /* about 128 KiB: the drawings below never move the stack */
+	struct incr_main m = { 0, 0, (uintptr_t)__builtin_frame_address(0) };
+	cur_main = &m;
+	matched = 0;
+	twin_observe = observe;
+	/* Called from here, not from a helper, so "main" in the pictures is the real caller. */
+	cur_name = "incr";
+	kprintf("\nincr:\n");
+	m.b = twin_incr(m.a);
+	received("incr", "0 1", &m);
+	m.a = m.b = 0;
+	cur_name = "incrn";
+	kprintf("\nincrn:\n");
+	m.b = twin_incrn(m.a);
+	received("incrn", "0 2", &m);
+	twin_observe = NULL;
+	cur_main = NULL;
+	char got[16];
+	kprintf("\n");
+	ksnprintf(got, sizeof got, "%lu", twin_defer_arg());
+	matched += demo_compare("deferArg", "1", got);
+	ksnprintf(got, sizeof got, "%lu", twin_defer_closure());
+	matched += demo_compare("deferClosure", "5", got);
+	twin_lifo(got, sizeof got);
+	matched += demo_compare("LIFO", "2 1 0", got);
+	return (uint64_t)matched;
+}
+
+void cmd_incr(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	static const char *const go[] = {
+		"func incr(a int) int {        // anonymous result",
+		"    var b int",
+		"    defer func() { a++; b++ }()",
+		"    a++; b = a",
+		"    return b",
+		"}",
+		"func incrn(a int) (b int) {   // named result",
+		"    defer func() { a++; b++ }()",
+		"    a++",
+		"    return a",
+		"}",
+		"b = incr(a);  println(a, b)   // 0 1",
+		"b = incrn(a); println(a, b)   // 0 2",
+		"deferArg() 1, deferClosure() 5, for i := 0..2 { defer print(i) }: 2 1 0",
+		NULL,
+	};
+	kprintf("incr: `return x` sets the result, then deferred calls run, then ret\n");
+	demo_go_source(go);
+	struct rt_task *t = rt_spawn(incr_main, 0, "incr");
+	if (!t) {
+		kprintf("incr: out of memory\n");
+		return;
+	}
+	run_tasks();
+	uint64_t n = 0;
+	enum rt_exit_kind k = rt_join(t, &n);
+	rt_reap(t);
+	kprintf("incr: %lu of 5 match Go%s\n", n, k == RT_EXIT_RETURNED ? "" : " (the task died)");
+}
