@@ -93,6 +93,7 @@ void cmd_defer(int argc, char **argv);
 void cmd_panic(int argc, char **argv);
 void cmd_swap(int argc, char **argv);
 void cmd_incr(int argc, char **argv);
+void cmd_frames(int argc, char **argv);
 void cmd_color(int argc, char **argv);
 
 /* shell.c */

@@ -121,3 +121,33 @@ def test_incr_fifty_times_leaks_nothing(m):
     out = m.cmd("tasks")
     expect_equal(before, expect_re(r"heap: (\d+) objects, (\d+) bytes live", out).groups(),
                  "heap objects and bytes after 50 runs")
+
+
+def test_frames_lays_out_sum_from_the_live_stack(m):
+    expect_in("color: off", m.cmd("color off"))
+    out = m.cmd("frames")
+    expect_in("func sum(a, b int) int { a2 := a * a; b2 := b * b; c := a2 + b2; return c }", out)
+    expect_re(r"sum\(1, 2\) +Go prints: 5 +here: 5 +matches Go", out)
+    for line in out.splitlines():
+        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    table = {}
+    sps = set()
+    for off, addr, value, what in re.findall(
+            r"^  SP\+(0x[0-9a-f]+|0) +(0x[0-9a-f]{16}) (\S+) +(.+)$", out, re.M):
+        addr = int(addr, 16)
+        sps.add(addr - int(off, 16))
+        table[what.strip()] = (addr, int(value, 0))
+    expect_equal(1, len(sps), "every row's address minus its offset is the same SP")
+    for what, value in [("c = a2 + b2", 5), ("b2 = b * b", 4), ("a2 = a * a", 1),
+                        ("b (arrived in rsi)", 2), ("a (arrived in rdi)", 1)]:
+        expect_equal(value, table[what][1], what)
+    expect_equal(table["its caller's rbp (by main)"][0], table["main's rbp (saved by sum)"][1],
+                 "sum's saved rbp points at main's frame")
+    ret = table["return into main"][1]
+    start = kernel_symbol("frames_main")
+    expect(start < ret < start + 0x100, "the return address %#x is inside frames_main" % ret)
+    order = re.findall(r"^  -+ (main's frame|sum's frame|SP of sum)$", out, re.M)
+    expect_equal(["main's frame", "sum's frame", "SP of sum"], order, "frame boundaries")
+    boundary = out.index("- sum's frame\n")
+    expect(out.index("return into main\n") < boundary < out.index("main's rbp (saved by sum)"),
+           "sum's frame starts at its saved rbp, the return address is above it")

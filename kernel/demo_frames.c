@@ -1,0 +1,117 @@
+/*
+ * demo_frames.c: the `frames` demo: the seeds' sum(a, b) example, its
+ * frame laid out with offsets from SP like the seeds' table, read from the
+ * live stack while sum is about to return.
+ *
+ *     func sum(a, b int) int { a2 := a * a; b2 := b * b; c := a2 + b2; return c }
+ *
+ * sum's locals are volatile so they live in memory, as Go's do with
+ * -gcflags="-N -l" (the build the seeds' table comes from).
+ */
+#include "demo.h"
+#include "kernel.h"
+#include "tasks.h"
+
+#include "../runtime/rt.h"
+
+struct slot {
+	uintptr_t addr;
+	const char *what;
+};
+
+static struct slot slots[16];
+static int nslots;
+static uintptr_t sum_sp, sum_fp, main_fp;
+static char ret_sum[48];
+
+static void note(const volatile void *addr, const char *what)
+{
+	if (nslots < 16)
+		slots[nslots++] = (struct slot){ (uintptr_t)addr, what };
+}
+
+/* Prints the table, high addresses first, with frame boundaries marked. */
+static void table(void)
+{
+	for (int i = 1; i < nslots; i++)
+		for (int j = i; j > 0 && slots[j].addr > slots[j - 1].addr; j--) {
+			struct slot t = slots[j];
+			slots[j] = slots[j - 1];
+			slots[j - 1] = t;
+		}
+	kprintf("\n  offset   address            value               what\n");
+	kprintf("  ---------------------------------------------------------- main's frame\n");
+	for (int i = 0; i < nslots; i++) {
+		uint64_t v = *(volatile uint64_t *)slots[i].addr;
+		char value[24], off[12];
+		if (slots[i].addr == sum_fp) /* as the seeds draw it: sum's frame starts at its saved rbp */
+			kprintf("  ---------------------------------------------------------- sum's frame\n");
+		ksnprintf(value, sizeof value, v > 0xffff ? "%#lx" : "%lu", v);
+		ksnprintf(off, sizeof off, "SP+%#lx", slots[i].addr - sum_sp);
+		kprintf("  %-8s %#018lx %-18s  %s\n", off, slots[i].addr, value, slots[i].what);
+	}
+	kprintf("  ---------------------------------------------------------- SP of sum\n");
+}
+
+/* func sum(a, b int) int */
+__attribute__((noinline)) static uint64_t sum(uint64_t a, uint64_t b)
+{
+	volatile uint64_t pa = a, pb = b; /* the arguments came in rdi and rsi; the copies */
+	volatile uint64_t a2 = pa * pa;
+	volatile uint64_t b2 = pb * pb;
+	volatile uint64_t c = a2 + b2;
+	uintptr_t *fp = __builtin_frame_address(0);
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sum_sp));
+	sum_fp = (uintptr_t)fp;
+	symbolize(fp[1], ret_sum, sizeof ret_sum);
+	nslots = 0;
+	note(&c, "c = a2 + b2");
+	note(&b2, "b2 = b * b");
+	note(&a2, "a2 = a * a");
+	note(&pb, "b (arrived in rsi)");
+	note(&pa, "a (arrived in rdi)");
+	note(fp, "main's rbp (saved by sum)");
+	note(fp + 1, "return into main");
+	note((void *)main_fp, "its caller's rbp (by main)");
+	note((void *)(main_fp + 8), "return into main's caller");
+	table();
+	kprintf("  (return addresses: sum returns to %s)\n", ret_sum);
+	return c; /* the result goes back in rax, not in a stack slot */
+}
+
+static uint64_t frames_main(uint64_t unused)
+{
+	(void)unused;
+	main_fp = (uintptr_t)__builtin_frame_address(0);
+	uint64_t r = sum(1, 2);
+	kprintf("\n  sum(1, 2) = %lu (Go: 5)\n", r);
+	return r;
+}
+
+void cmd_frames(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	static const char *const go[] = {
+		"func main() { sum(1, 2) }",
+		"func sum(a, b int) int { a2 := a * a; b2 := b * b; c := a2 + b2; return c }",
+		NULL,
+	};
+	kprintf("frames: sum's frame as the seeds draw it, from the live stack\n");
+	demo_go_source(go);
+	kprintf("Go 1.19 (-N -l) keeps, from sum's SP: +0x0 the result, +0x8 c, +0x10 b2,\n"
+		"+0x18 a2, +0x20 main's rbp, +0x28 the return address; a and b are spilled\n"
+		"into main's frame. The C ABI passes a and b in registers and returns the\n"
+		"result in rax; here the copies of a and b sit in sum's own frame:\n");
+	struct rt_task *t = rt_spawn(frames_main, 0, "frames");
+	if (!t) {
+		kprintf("frames: out of memory\n");
+		return;
+	}
+	run_tasks();
+	uint64_t r = 0;
+	enum rt_exit_kind k = rt_join(t, &r);
+	rt_reap(t);
+	char got[8];
+	ksnprintf(got, sizeof got, "%lu", r);
+	demo_compare("sum(1, 2)", "5", k == RT_EXIT_RETURNED ? got : "died");
+}
