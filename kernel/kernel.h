@@ -94,6 +94,7 @@ void cmd_panic(int argc, char **argv);
 void cmd_swap(int argc, char **argv);
 void cmd_incr(int argc, char **argv);
 void cmd_frames(int argc, char **argv);
+void cmd_escape(int argc, char **argv);
 void cmd_color(int argc, char **argv);
 
 /* shell.c */

@@ -233,6 +233,7 @@ static const struct command commands[] = {
 	{ "swap", "", "demo: parameters are copies; pointers survive a stack move", cmd_swap },
 	{ "incr", "", "demo: return sets the result, then defers run (0 1, 0 2)", cmd_incr },
 	{ "frames", "", "demo: the seeds' sum(a, b) frame, offsets from SP", cmd_frames },
+	{ "escape", "", "demo: heap values, pointers passed down, stale globals", cmd_escape },
 	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },
