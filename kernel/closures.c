@@ -27,8 +27,8 @@ void shared_inc_body(void *env) { ++*(uint64_t *)env; }
 RT_CLOSURE_CODE(shared_get, uint64_t);
 uint64_t shared_get_body(void *env) { return *(uint64_t *)env; }
 
-/* One counter closure: env and its captured x from the heap. NULL if out of memory. */
-static void *new_counter(void)
+/* One counter closure (Go's counter()): env and its captured x from the heap. NULL if out of memory. */
+void *new_counter(void)
 {
 	struct counter_env *e = rt_alloc(sizeof *e);
 	uint64_t *x = rt_alloc(sizeof *x);
@@ -42,7 +42,7 @@ static void *new_counter(void)
 	return f;
 }
 
-static void free_counter(void *f)
+void free_counter(void *f)
 {
 	struct counter_env *e = rt_closure_env(f);
 	rt_free(e->x);

@@ -234,6 +234,7 @@ static const struct command commands[] = {
 	{ "incr", "", "demo: return sets the result, then defers run (0 1, 0 2)", cmd_incr },
 	{ "frames", "", "demo: the seeds' sum(a, b) frame, offsets from SP", cmd_frames },
 	{ "escape", "", "demo: heap values, pointers passed down, stale globals", cmd_escape },
+	{ "closure", "", "demo: the counter generator; a closure's record", cmd_closure },
 	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },

@@ -181,3 +181,32 @@ def test_escape_heap_survives_passed_down_adjusted_global_stale(m):
               set_new)
     expect_in("only the setNew task died; the shell and other tasks go on", set_new)
     expect_in("commands:", m.cmd("help"))
+
+
+def test_closure_counter_shared_variable_and_the_record(m):
+    out = m.cmd("closure")
+    expect_re(r"f\(\) f\(\) f\(\) +Go prints: 1 2 3 +here: 1 2 3 +matches Go", out)
+    expect_re(r"g\(\) +Go prints: 1 +here: 1 +matches Go", out)
+    expect_re(r"inc; inc; get +Go prints: 2 +here: 2 +matches Go", out)
+    expect_in("closure: 3 of 3 match Go", out)
+    for line in out.splitlines():
+        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    records = re.findall(r"  (f|g) = (0x[0-9a-f]+): a trampoline.*\n    its slot, (0x[0-9a-f]+) .*\n"
+                         r"      code = (0x[0-9a-f]+) <counter_next\+0x0>\n      env  = (0x[0-9a-f]+)"
+                         r" \(heap\)\n    env: x = (0x[0-9a-f]+): x moved to heap; \*x = (\d+)", out)
+    expect_equal(2, len(records), "records of f and g")
+    code = kernel_symbol("counter_next")
+    for name, tramp, slot, c, env, x, value in records:
+        expect_equal(int(tramp, 16) + 4096, int(slot, 16), "%s's slot is a page above" % name)
+        expect_equal(code, int(c, 16), "%s's code" % name)
+        expect(0xffffe00000000000 <= int(tramp, 16) < 0xffffe00040000000, "trampoline region")
+        expect(0xffff800000000000 <= int(x, 16) < 0xffffc00000000000, "x is in the heap")
+    expect_equal(("3", "1"), (records[0][6], records[1][6]), "f's and g's own x")
+    expect(records[0][5] != records[1][5], "f and g capture different x")
+    a, b = expect_re(r"envs (0x[0-9a-f]+) and (0x[0-9a-f]+): one x, shared", out).groups()
+    expect_equal(a, b, "inc and get share one environment")
+    before = expect_re(r"heap: (\d+) objects", m.cmd("tasks")).group(1)
+    for _ in range(50):
+        expect_in("closure: 3 of 3 match Go", m.cmd("closure"))
+    expect_equal(before, expect_re(r"heap: (\d+) objects", m.cmd("tasks")).group(1),
+                 "heap objects after 50 runs")
