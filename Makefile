@@ -20,8 +20,8 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 
 KERNEL_C := main console format string serial gdt idt trap symbols symbolize frame \
 	pagetable vm memmap lineedit shell efi pic fwcfg
-KERNEL_C += rtplat tasks taskfaults churn bench closures defers demo demo_swap demo_incr demo_frames demo_escape demo_closure
-KERNEL_S := entry trapentry
+KERNEL_C += rtplat tasks taskfaults churn bench closures defers demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit
+KERNEL_S := entry trapentry segstack
 # The runtime core, built into the kernel with the same flags (and -Ikernel
 # for format.h and kstring.h); the host port builds the same files natively.
 RUNTIME_C := task stack heap chan closure defer panic

@@ -96,6 +96,7 @@ void cmd_incr(int argc, char **argv);
 void cmd_frames(int argc, char **argv);
 void cmd_escape(int argc, char **argv);
 void cmd_closure(int argc, char **argv);
+void cmd_hotsplit(int argc, char **argv);
 void cmd_color(int argc, char **argv);
 
 /* shell.c */

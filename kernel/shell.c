@@ -235,6 +235,7 @@ static const struct command commands[] = {
 	{ "frames", "", "demo: the seeds' sum(a, b) frame, offsets from SP", cmd_frames },
 	{ "escape", "", "demo: heap values, pointers passed down, stale globals", cmd_escape },
 	{ "closure", "", "demo: the counter generator; a closure's record", cmd_closure },
+	{ "hotsplit", "", "demo: segmented stacks vs contiguous at a boundary", cmd_hotsplit },
 	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
 	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },

@@ -210,3 +210,13 @@ def test_closure_counter_shared_variable_and_the_record(m):
         expect_in("closure: 3 of 3 match Go", m.cmd("closure"))
     expect_equal(before, expect_re(r"heap: (\d+) objects", m.cmd("tasks")).group(1),
                  "heap objects after 50 runs")
+
+
+def test_hotsplit_segments_every_call_contiguous_grows_once(m):
+    out = m.cmd("hotsplit", timeout=120)
+    expect_re(r"segmented stacks: 100000 segment allocations \(and frees\), \d+ us", out)
+    expect_re(r"contiguous stacks: 1 stack growth \(4 -> 8 KiB\), \d+ us", out)
+    expect_in("hotsplit: both loops computed the same sum", out)
+    for line in out.splitlines():
+        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_in("commands:", m.cmd("help"))

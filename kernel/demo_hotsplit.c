@@ -1,0 +1,126 @@
+/*
+ * demo_hotsplit.c: the `hotsplit` demo (GO_SEMANTICS.md section 5): why Go
+ * left segmented stacks. A loop whose call lands just past the end of the
+ * stack's room, run two ways:
+ *   segmented: a small model of Go <= 1.2 (and gcc's split stacks): when a
+ *     call does not fit in the current segment, allocate a segment, run the
+ *     call there (seg_call switches stacks), free it when it returns, so
+ *     every iteration pays an allocation and a free: the "hot split";
+ *   contiguous: this runtime (and Go >= 1.4): the first such call faults on
+ *     the guard page, the stack doubles once, and the loop runs at full speed.
+ * Times are guest TSC; counts are what the tests check.
+ */
+#include "demo.h"
+#include "kernel.h"
+#include "tasks.h"
+#include "x86.h"
+
+#include "../runtime/heap.h"
+#include "../runtime/platform.h"
+#include "../runtime/rt.h"
+
+#define ITERATIONS 100000
+#define SEGMENT 4096
+#define LEAF_FRAME 320 /* what the leaf needs: more than the room left at the boundary */
+
+uint64_t seg_call(uint64_t (*fn)(uint64_t), uint64_t arg, uintptr_t stack_top);
+
+__attribute__((noinline)) static uint64_t leaf(uint64_t x)
+{
+	volatile char pad[256];
+	pad[0] = (char)x;
+	return x + (uint64_t)pad[0] - (uint64_t)(char)x + 1;
+}
+
+static uintptr_t seg_limit;   /* lowest usable address of the current segment */
+static uint64_t seg_allocs;
+
+static uintptr_t sp_now(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return sp;
+}
+
+/* A call the way a split-stack runtime makes it: check the room, split if short. */
+__attribute__((noinline)) static uint64_t split_call(uint64_t x)
+{
+	if (sp_now() - LEAF_FRAME >= seg_limit)
+		return leaf(x);
+	void *seg = rt_alloc(SEGMENT);
+	if (!seg)
+		return 0;
+	seg_allocs++;
+	uintptr_t saved = seg_limit;
+	seg_limit = (uintptr_t)seg;
+	uint64_t r = seg_call(leaf, x, (uintptr_t)seg + SEGMENT);
+	seg_limit = saved;
+	rt_free(seg);
+	return r;
+}
+
+static uint64_t segmented_task(uint64_t unused)
+{
+	(void)unused;
+	seg_allocs = 0;
+	seg_limit = sp_now() - 160; /* the current segment ends just below here */
+	uint64_t sum = 0, t0 = plat_now_ns();
+	for (uint64_t i = 0; i < ITERATIONS; i++)
+		sum += split_call(i);
+	uint64_t us = (plat_now_ns() - t0) / 1000;
+	kprintf("  segmented stacks: %lu segment allocations (and frees), %lu us\n", seg_allocs, us);
+	return sum;
+}
+
+/* Recurses until fewer than 160 bytes of the first stack are left, then loops on a call. */
+__attribute__((noinline)) static uint64_t at_boundary(uint64_t iters)
+{
+	volatile char pad[32];
+	pad[0] = 0;
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	if (fp - rt_current()->stack_lo > 160 + 64)
+		return at_boundary(iters) + (uint64_t)pad[0];
+	uint64_t sum = 0, t0 = plat_now_ns();
+	for (uint64_t i = 0; i < iters; i++)
+		sum += leaf(i);
+	uint64_t us = (plat_now_ns() - t0) / 1000;
+	struct rt_task *t = rt_current();
+	kprintf("  contiguous stacks: %lu stack growth (%lu -> %lu KiB), %lu us\n", t->stats.grows,
+		RT_STACK_MIN >> 10, (t->stack_hi - t->stack_lo) >> 10, us);
+	return sum;
+}
+
+static uint64_t contiguous_task(uint64_t unused)
+{
+	(void)unused;
+	return at_boundary(ITERATIONS);
+}
+
+static uint64_t run(rt_func fn, const char *name)
+{
+	struct rt_task *t = rt_spawn(fn, 0, name);
+	if (!t)
+		return 0;
+	run_tasks();
+	uint64_t v = 0;
+	rt_join(t, &v);
+	rt_reap(t);
+	return v;
+}
+
+void cmd_hotsplit(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	static const char *const go[] = {
+		"for i := 0; i < 100000; i++ { leaf(i) }  // leaf's frame does not fit",
+		"// Go 1.2: each call allocates a stack segment and frees it on return",
+		"// Go 1.4+: the first call copies the stack to one twice as large; done",
+		NULL,
+	};
+	kprintf("hotsplit: a call at a stack boundary, %d times\n", ITERATIONS);
+	demo_go_source(go);
+	uint64_t a = run(segmented_task, "segmented");
+	uint64_t b = run(contiguous_task, "contiguous");
+	uint64_t expect = (uint64_t)ITERATIONS * (ITERATIONS + 1) / 2;
+	kprintf("hotsplit: both loops computed %s\n", a == expect && b == expect ? "the same sum" : "DIFFERENT SUMS");
+}
