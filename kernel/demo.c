@@ -14,8 +14,24 @@
  */
 #include "demo.h"
 #include "kernel.h"
+#include "serial.h"
+#include "x86.h"
 
 bool demo_color = true;
+bool demo_step;
+
+/*
+ * In step mode, waits for a key before going on (for teaching). Demos run
+ * in tasks with interrupts off, so this polls the UART rather than sleep.
+ */
+void demo_pause(void)
+{
+	if (!demo_step)
+		return;
+	kprintf("  -- step: press a key --\n");
+	while (serial_getc() < 0)
+		pause();
+}
 
 void demo_pic_add(struct demo_picture *p, const volatile void *addr, const char *label)
 {
@@ -93,6 +109,7 @@ void demo_draw(struct demo_picture *p, const char *title)
 	}
 	kprintf("  %18s +--------------------+----------------------------------+\n", "");
 	p->drawn = true;
+	demo_pause();
 }
 
 void demo_go_source(const char *const *lines)
@@ -110,6 +127,44 @@ bool demo_compare(const char *what, const char *go, const char *ours)
 		same ? (demo_color ? "\033[1;32mmatches Go\033[0m" : "matches Go")
 		     : (demo_color ? "\033[1;31mDIFFERS FROM GO\033[0m" : "DIFFERS FROM GO"));
 	return same;
+}
+
+void cmd_step(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "on") == 0)
+		demo_step = true;
+	else if (argc == 2 && strcmp(argv[1], "off") == 0)
+		demo_step = false;
+	else if (argc != 1) {
+		kprintf("step: usage: step [on|off]\n");
+		return;
+	}
+	kprintf("step: %s\n", demo_step ? "on: the demos pause at each picture until a key"
+				       : "off");
+}
+
+/* `demo all`: every demo, in the order of a lecture. */
+void cmd_demo(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*run)(int, char **);
+	} demos[] = {
+		{ "frames", cmd_frames }, { "swap", cmd_swap }, { "incr", cmd_incr },
+		{ "escape", cmd_escape }, { "closure", cmd_closure }, { "hotsplit", cmd_hotsplit },
+	};
+	if (argc != 2 || strcmp(argv[1], "all") != 0) {
+		kprintf("demo: usage: demo all (or run one: frames, swap, incr, escape, closure, "
+			"hotsplit)\n");
+		return;
+	}
+	for (unsigned i = 0; i < sizeof demos / sizeof demos[0]; i++) {
+		kprintf("\n==== demo %u of %u: %s ====\n", i + 1,
+			(unsigned)(sizeof demos / sizeof demos[0]), demos[i].name);
+		char *args[] = { (char *)demos[i].name, NULL };
+		demos[i].run(1, args);
+	}
+	kprintf("\ndemo: all %u demos ran\n", (unsigned)(sizeof demos / sizeof demos[0]));
 }
 
 void cmd_color(int argc, char **argv)

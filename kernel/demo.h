@@ -23,6 +23,8 @@ struct demo_picture {
 };
 
 extern bool demo_color;
+extern bool demo_step;
+void demo_pause(void);
 void demo_pic_add(struct demo_picture *p, const volatile void *addr, const char *label);
 void demo_pic_range(struct demo_picture *p, const void *lo, const void *hi);
 void demo_draw(struct demo_picture *p, const char *title);

@@ -98,6 +98,8 @@ void cmd_escape(int argc, char **argv);
 void cmd_closure(int argc, char **argv);
 void cmd_hotsplit(int argc, char **argv);
 void cmd_color(int argc, char **argv);
+void cmd_step(int argc, char **argv);
+void cmd_demo(int argc, char **argv);
 
 /* shell.c */
 _Noreturn void shell_run(void);

@@ -3,7 +3,7 @@ stack: real addresses inside the task's stack, pointers equal to the
 addresses they point at, changes marked. 80 columns at most."""
 import re
 
-from harness import expect, expect_equal, expect_in, expect_re, kernel_symbol
+from harness import expect, expect_equal, expect_in, expect_not_in, expect_re, kernel_symbol
 
 MACHINE = dict(machine="q35", memory="512M")
 
@@ -219,4 +219,30 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
     expect_in("hotsplit: both loops computed the same sum", out)
     for line in out.splitlines():
         expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_in("commands:", m.cmd("help"))
+
+
+def test_demo_all_runs_every_demo_in_order(m):
+    expect_in("color: off", m.cmd("color off"))
+    out = m.cmd("demo all", timeout=300)
+    names = re.findall(r"^==== demo (\d) of 6: (\w+) ====$", out, re.M)
+    expect_equal([("1", "frames"), ("2", "swap"), ("3", "incr"), ("4", "escape"), ("5", "closure"),
+                  ("6", "hotsplit")], names, "demos in lecture order")
+    for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 3 of 3 as expected",
+                 "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
+                 "demo: all 6 demos ran"]:
+        expect_in(done, out)
+    expect_not_in("DIFFERS FROM GO", out)
+    expect_in("demo: usage: demo all", m.cmd("demo"))
+
+
+def test_step_mode_waits_for_a_key_at_each_picture(m):
+    expect_in("step: on", m.cmd("step on"))
+    m.send("swap\r")
+    for i in range(6):  # swap draws six pictures
+        m.wait_for(r"-- step: press a key --\n", 30)
+        m.send(" ")
+    m.wait_for(r"swap: 3 of 3 match Go\n", 30)
+    m.wait_for(re.escape("morestack> "), 30)
+    expect_in("step: off", m.cmd("step off"))
     expect_in("commands:", m.cmd("help"))
