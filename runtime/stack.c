@@ -317,8 +317,7 @@ static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintpt
 		new_size *= 2;
 	if (new_size > rt_stack_limit) {
 		rt_print("runtime: goroutine stack exceeds %lu-byte limit\n", rt_stack_limit);
-		rt_print("runtime: task %lu sp=%#lx stack=[%#lx, %#lx]\n", t->id, regs->rsp, t->stack_lo,
-			 t->stack_hi);
+		rt_print("runtime: sp=%#lx stack=[%#lx, %#lx]\n", regs->rsp, t->stack_lo, t->stack_hi);
 		rt_print("fatal error: stack overflow\n");
 		return kill(t, regs, "stack overflow");
 	}
@@ -330,6 +329,39 @@ static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintpt
 	if (need > t->stats.high_water)
 		t->stats.high_water = need;
 	return RT_FAULT_RESUME;
+}
+
+/*
+ * Says where a faulting address is, in lines under 80 columns for a
+ * serial terminal: a live stack or its guard, or an old stack, with the
+ * move that retired it. Returns false if it is in no stack we know.
+ */
+static bool print_where(uintptr_t addr)
+{
+	const struct retired *r = find_retired(addr);
+	struct rt_task *t;
+	if (!r) {
+		char where[160];
+		if (!rt_stack_describe(addr, where, sizeof where))
+			return false;
+		rt_print("runtime:   is %s\n", where);
+		return true;
+	}
+	t = rt_task_by_id(r->task);
+	if (!r->new_lo) {
+		rt_print("runtime:   is in exited task %lu's stack [%#lx, %#lx)\n", r->task, r->lo, r->hi);
+		return true;
+	}
+	rt_print("runtime:   is in task %lu's old stack [%#lx, %#lx)\n", r->task, r->lo, r->hi);
+	rt_print("runtime:   moved by %s (move %lu) to [%#lx, %#lx)\n", r->grew ? "growth" : "shrink",
+		 r->move + 1, r->new_lo, r->new_hi);
+	if (t && t->state != RT_DONE && t->stack_lo)
+		rt_print("runtime:   the task's stack is now [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
+	else
+		rt_print("runtime:   the task has exited since\n");
+	rt_print("runtime: a pointer into a stack was kept where the runtime cannot adjust it\n"
+		 "runtime: (a global, the heap): when the stack moved, it went stale.\n");
+	return true;
 }
 
 /*
@@ -370,18 +402,14 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
 	if (kind == RT_FAULT_PAGE && addr < 65536)
 		return to_panic(t, regs, "runtime error: invalid memory address or nil pointer dereference");
 
-	char where[320], sym[96], reason[96];
+	char sym[96], reason[96];
 	if (!plat_symbolize(regs->rip, sym, sizeof sym))
 		ksnprintf(sym, sizeof sym, "?");
-	rt_print("runtime: task %lu (%s): %s at pc %#lx <%s>", t->id, t->name, what, regs->rip, sym);
-	if (kind == RT_FAULT_PAGE)
-		rt_print(", address %#lx", addr);
-	rt_print("\n");
-	if (kind == RT_FAULT_PAGE && rt_stack_describe(addr, where, sizeof where)) {
-		rt_print("runtime: the address is %s.\n", where);
-		if (find_retired(addr))
-			rt_print("runtime: a pointer into a stack was kept where the runtime cannot adjust "
-				 "it (a global, the heap): when the stack moved, it went stale.\n");
+	rt_print("runtime: task %lu (%s): %s\n", t->id, t->name, what);
+	rt_print("runtime:   at pc %#lx <%s>\n", regs->rip, sym);
+	if (kind == RT_FAULT_PAGE) {
+		rt_print("runtime:   address %#lx\n", addr);
+		print_where(addr);
 	}
 	ksnprintf(reason, sizeof reason, "%s", what);
 	return kill(t, regs, reason);

@@ -80,11 +80,12 @@ def test_parked_task_listed_with_its_frames_then_resumed(m):
 def test_stale_pointer_in_a_global_faults_with_the_move_named(m):
     out = m.cmd("stale")
     addr = expect_re(r"keeps &local = (0x[0-9a-f]+) in a global", out).group(1)
-    expect_re(r"#PF page fault at pc 0x[0-9a-f]+ <stale_task\+0x[0-9a-f]+>, address %s" % addr, out)
+    expect_re(r"#PF page fault\nruntime:   at pc 0x[0-9a-f]+ <stale_task\+0x[0-9a-f]+>\n"
+              r"runtime:   address %s\n" % addr, out)
     lo, hi = (int(x, 16) for x in expect_re(
-        r"the address is in task \d+'s old stack \[(0x[0-9a-f]+), (0x[0-9a-f]+)\), which growth "
-        r"moved to \[0x[0-9a-f]+, 0x[0-9a-f]+\) \(move 1\); the task's stack is now "
-        r"\[0x[0-9a-f]+, 0x[0-9a-f]+\)\.$", out).groups())
+        r"runtime:   is in task \d+'s old stack \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)\n"
+        r"runtime:   moved by growth \(move 1\) to \[0x[0-9a-f]+, 0x[0-9a-f]+\)\n"
+        r"runtime:   the task's stack is now \[0x[0-9a-f]+, 0x[0-9a-f]+\)$", out).groups())
     expect(lo <= int(addr, 16) < hi, "the stale address lies in the old stack named")
     expect_in("went stale", out)
     expect_in("died; the shell goes on", out)
@@ -95,8 +96,8 @@ def test_faults_in_tasks_kill_only_the_task(m):
     for kind, words in [("null", r"panic: runtime error: invalid memory address or nil pointer "
                                  r"dereference" + trace),
                         ("div0", r"panic: runtime error: integer divide by zero" + trace),
-                        ("ud", r"#UD invalid opcode at pc .*<fault_task\+"),
-                        ("gp", r"#GP general protection at pc .*<fault_task\+")]:
+                        ("ud", r"#UD invalid opcode\nruntime:   at pc .*<fault_task\+"),
+                        ("gp", r"#GP general protection\nruntime:   at pc .*<fault_task\+")]:
         out = m.cmd("taskfault " + kind)
         expect_re(words, out)
         expect_in("was killed; the shell goes on", out)
@@ -107,7 +108,7 @@ def test_stack_limit_kills_with_go_words(m):
     expect_in("stacklimit: 1048576 bytes", m.cmd("stacklimit 1048576"))
     out = m.cmd("grow 1000000", timeout=120)
     expect_in("runtime: goroutine stack exceeds 1048576-byte limit", out)
-    expect_re(r"runtime: task \d+ sp=0x[0-9a-f]+ stack=\[0x[0-9a-f]+, 0x[0-9a-f]+\]", out)
+    expect_re(r"^runtime: sp=0x[0-9a-f]+ stack=\[0x[0-9a-f]+, 0x[0-9a-f]+\]$", out)
     expect_in("fatal error: stack overflow", out)
     expect_in("was killed (stack overflow); the shell goes on", out)
     expect_in("stacklimit: 1000000000 bytes", m.cmd("stacklimit 1000000000"))
