@@ -67,15 +67,25 @@ __attribute__((noinline)) static uint64_t *ret_arg(uint64_t *p)
 	return p;
 }
 
+static struct demo_picture pic;
+
 static uint64_t ret_arg_task(uint64_t unused)
 {
 	(void)unused;
 	uint64_t a = 0;
-	uint64_t *p = ret_arg(&a);
+	uint64_t *volatile p = ret_arg(&a);
+	pic = (struct demo_picture){ 0 };
+	demo_pic_add(&pic, &a, "main: a");
+	demo_pic_add(&pic, (void *)&p, "main: p = RetArg(&a)");
+	demo_draw(&pic, "before the move: p points at a");
 	before_addr = (uintptr_t)p;
 	remember_stack();
 	move_stack(3000);
 	show_move();
+	pic = (struct demo_picture){ 0 };
+	demo_pic_add(&pic, &a, "main: a");
+	demo_pic_add(&pic, (void *)&p, "main: p = RetArg(&a)");
+	demo_draw(&pic, "after the move: both moved, p still points at a");
 	*p = 7; /* p was adjusted with the stack: it points at a's new place */
 	after_addr = (uintptr_t)p;
 	kprintf("    p before the move: %#lx, after: %#lx\n", before_addr, after_addr);
@@ -91,9 +101,18 @@ static uint64_t set_new_task(uint64_t unused)
 	(void)unused;
 	uint64_t a = 5;
 	pt = &a;
+	pic = (struct demo_picture){ 0 };
+	demo_pic_add(&pic, &a, "setNew: a");
+	demo_pic_add(&pic, (void *)&pt, "pt (a global)");
+	demo_draw(&pic, "before the move: the global pt points at a");
 	remember_stack();
 	move_stack(3000);
 	show_move();
+	/* Never draw the old address itself: it is unmapped now. */
+	pic = (struct demo_picture){ 0 };
+	demo_pic_add(&pic, &a, "setNew: a (moved)");
+	demo_pic_add(&pic, (void *)&pt, "pt: points at the old a");
+	demo_draw(&pic, "after the move: a moved with the stack, pt did not");
 	kprintf("    pt is still %#lx: a global, the runtime cannot see it\n", (uintptr_t)pt);
 	kprintf("    reading *pt...\n");
 	return *pt;

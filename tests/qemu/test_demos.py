@@ -179,6 +179,19 @@ def test_escape_heap_survives_passed_down_adjusted_global_stale(m):
     expect_re(r"runtime:   at pc 0x[0-9a-f]+ <set_new_task\+0x[0-9a-f]+>\n"
               r"runtime:   address %#x\n" % stale, set_new)
     expect_in("only the setNew task died; the shell and other tasks go on", set_new)
+    # The pictures: RetArg's p points at a before and after the move (adjusted);
+    # the global pt points at a before the move and at nothing drawn after it.
+    d = drawings(ret_arg.split("\n  setNew:\n")[0])
+    expect_equal(2, len(d), "RetArg's drawings")
+    for title, table in d:
+        r = rows(table)
+        expect_equal(r["main: a"][0], r["main: p = RetArg(&a)"][1], "p -> a (%s)" % title)
+    expect(rows(d[0][1])["main: a"][0] != rows(d[1][1])["main: a"][0], "a moved")
+    before, after = (rows(t) for _, t in drawings(set_new))
+    expect_equal(before["setNew: a"][0], before["pt (a global)"][1], "pt -> a before the move")
+    expect_equal(before["pt (a global)"][1], after["pt: points at the old a"][1], "pt unchanged")
+    expect(after["setNew: a (moved)"][0] != after["pt: points at the old a"][1],
+           "after the move pt no longer points at a")
     expect_in("commands:", m.cmd("help"))
 
 
@@ -245,3 +258,30 @@ def test_step_mode_waits_for_a_key_at_each_picture(m):
     m.wait_for(re.escape("morestack> "), 30)
     expect_in("step: off", m.cmd("step off"))
     expect_in("commands:", m.cmd("help"))
+
+
+def figures(m):
+    """(heap objects, heap bytes, frames free + pooled) as the shell reports them."""
+    tasks = m.cmd("tasks")
+    objects, live = expect_re(r"heap: (\d+) objects, (\d+) bytes live", tasks).groups()
+    pooled = int(expect_re(r"(\d+) frames pooled", tasks).group(1))
+    free = int(expect_re(r"^frames: (\d+) free", m.cmd("mem"), ).group(1))
+    return int(objects), int(live), free + pooled
+
+
+def test_every_demo_fifty_times_leaks_nothing(m):
+    expect_in("color: off", m.cmd("color off"))
+    for demo, done in [("frames", "matches Go"), ("escape", "escape: 3 of 3 as expected"),
+                       ("hotsplit", "both loops computed the same sum"),
+                       ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
+                       ("incr", "incr: 5 of 5 match Go")]:
+        expect_in(done, m.cmd(demo, timeout=120))  # warm up: pools and caches fill once
+        objects, live, frames = figures(m)
+        for _ in range(50):
+            expect_in(done, m.cmd(demo, timeout=120))
+        objects2, live2, frames2 = figures(m)
+        expect_equal((objects, live), (objects2, live2), "heap after 50 runs of %s" % demo)
+        # Only the page tables at the frontier of stack addresses (a PT, a PD,
+        # a PDPT) may change hands; stacks and their frames all come back.
+        expect(abs(frames2 - frames) <= 3,
+               "%s: %d frames free+pooled before, %d after 50 runs" % (demo, frames, frames2))
