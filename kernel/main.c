@@ -7,6 +7,7 @@
  * is loader memory given back and interrupts enabled.
  */
 #include "kernel.h"
+#include "demo.h"
 #include "gdt.h"
 #include "serial.h"
 #include "trap.h"
@@ -73,7 +74,7 @@ void kmain(uint64_t boot_info_phys)
 		boot_info.firmware_vendor, boot_info.firmware_revision);
 	gdt_init();
 	idt_init();
-	under_test();
+	demo_color = !under_test(); /* plain text for the test harness, ANSI for people */
 	memmap_init();
 	symbols_init();
 	vm_init();
