@@ -27,7 +27,7 @@ KERNEL_S := entry trapentry segstack
 RUNTIME_C := task stack heap chan closure defer panic
 RUNTIME_S := switch closure_stubs defer_tramp panic_switch
 # The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
-TWINS_C := defer panic
+TWINS_C := defer panic hotsplit
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
 	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o) $(TWINS_C:%=$(B)/twins/%.o)
 
@@ -124,8 +124,9 @@ qemu-test: $(IMAGE)
 # ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
 RT_BENCH_SRC := bench/rt_bench.c runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c \
 	runtime/closure.c runtime/defer.c runtime/panic.c runtime/switch.S runtime/closure_stubs.S \
-	runtime/defer_tramp.S runtime/panic_switch.S host/plat_linux.c kernel/format.c kernel/symbols.c
-$(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h) $(B)/.deps-ok
+	runtime/defer_tramp.S runtime/panic_switch.S host/plat_linux.c kernel/format.c kernel/symbols.c \
+	twins/hotsplit.c
+$(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h twins/*.h) $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"; $(CC) -std=gnu11 -O2 -g -fno-pie -no-pie -fno-omit-frame-pointer \
 		-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \

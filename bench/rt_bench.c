@@ -22,6 +22,8 @@
 #include "platform.h"
 #include "rt.h"
 
+#include "../twins/twins.h"
+
 #define RUNS 5
 
 static void emit(const char *bench, const char *impl, double value, const char *unit)
@@ -273,28 +275,8 @@ static void bench_short_lived(void)
 
 /* ---- hot split: a call in a loop, landing on a stack boundary ---- */
 
-__attribute__((noinline)) static uint64_t leaf(uint64_t x)
-{
-	volatile char pad[256];
-	pad[0] = (char)x;
-	return x + pad[0];
-}
-
-/* Recurses until fewer than 160 bytes of the first stack are left, then loops on a call. */
-__attribute__((noinline)) static uint64_t at_boundary(uint64_t iters)
-{
-	volatile char pad[32];
-	pad[0] = 0;
-	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-	if (fp - rt_current()->stack_lo > 160 + 64)
-		return at_boundary(iters) + (uint64_t)pad[0];
-	uint64_t sum = 0;
-	for (uint64_t i = 0; i < iters; i++)
-		sum += leaf(i); /* its 256-byte frame crosses the first stack's end */
-	return sum;
-}
-
-static uint64_t hot_task(uint64_t iters) { return at_boundary(iters); }
+/* The loop is twins/hotsplit.c's, shared with the kernel's hotsplit demo. */
+static uint64_t hot_task(uint64_t iters) { return twin_at_boundary(iters); }
 
 static void bench_hot_split(void)
 {

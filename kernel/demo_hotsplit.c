@@ -18,19 +18,13 @@
 #include "../runtime/heap.h"
 #include "../runtime/platform.h"
 #include "../runtime/rt.h"
+#include "../twins/twins.h"
 
 #define ITERATIONS 100000
 #define SEGMENT 4096
 #define LEAF_FRAME 320 /* what the leaf needs: more than the room left at the boundary */
 
 uint64_t seg_call(uint64_t (*fn)(uint64_t), uint64_t arg, uintptr_t stack_top);
-
-__attribute__((noinline)) static uint64_t leaf(uint64_t x)
-{
-	volatile char pad[256];
-	pad[0] = (char)x;
-	return x + (uint64_t)pad[0] - (uint64_t)(char)x + 1;
-}
 
 static uintptr_t seg_limit;   /* lowest usable address of the current segment */
 static uint64_t seg_allocs;
@@ -46,14 +40,14 @@ static uintptr_t sp_now(void)
 __attribute__((noinline)) static uint64_t split_call(uint64_t x)
 {
 	if (sp_now() - LEAF_FRAME >= seg_limit)
-		return leaf(x);
+		return twin_hot_leaf(x);
 	void *seg = rt_alloc(SEGMENT);
 	if (!seg)
 		return 0;
 	seg_allocs++;
 	uintptr_t saved = seg_limit;
 	seg_limit = (uintptr_t)seg;
-	uint64_t r = seg_call(leaf, x, (uintptr_t)seg + SEGMENT);
+	uint64_t r = seg_call(twin_hot_leaf, x, (uintptr_t)seg + SEGMENT);
 	seg_limit = saved;
 	rt_free(seg);
 	return r;
@@ -72,28 +66,16 @@ static uint64_t segmented_task(uint64_t unused)
 	return sum;
 }
 
-/* Recurses until fewer than 160 bytes of the first stack are left, then loops on a call. */
-__attribute__((noinline)) static uint64_t at_boundary(uint64_t iters)
+/* The same loop on this runtime's contiguous stack (twins/hotsplit.c). */
+static uint64_t contiguous_task(uint64_t unused)
 {
-	volatile char pad[32];
-	pad[0] = 0;
-	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-	if (fp - rt_current()->stack_lo > 160 + 64)
-		return at_boundary(iters) + (uint64_t)pad[0];
-	uint64_t sum = 0, t0 = plat_now_ns();
-	for (uint64_t i = 0; i < iters; i++)
-		sum += leaf(i);
+	(void)unused;
+	uint64_t t0 = plat_now_ns(), sum = twin_at_boundary(ITERATIONS);
 	uint64_t us = (plat_now_ns() - t0) / 1000;
 	struct rt_task *t = rt_current();
 	kprintf("  contiguous stacks: %lu stack growth (%lu -> %lu KiB), %lu us\n", t->stats.grows,
 		RT_STACK_MIN >> 10, (t->stack_hi - t->stack_lo) >> 10, us);
 	return sum;
-}
-
-static uint64_t contiguous_task(uint64_t unused)
-{
-	(void)unused;
-	return at_boundary(ITERATIONS);
 }
 
 static uint64_t run(rt_func fn, const char *name)

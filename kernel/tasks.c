@@ -119,9 +119,9 @@ static void print_result(struct rt_task *t, struct grow_job *job)
 	if (k == RT_EXIT_KILLED) {
 		kprintf("task %lu was killed (%s); the shell goes on\n", t->id, t->kill_reason);
 	} else {
-		bool ok = v == expected_checksum(job->depth) && job->broken == 0;
+		bool sum_ok = v == expected_checksum(job->depth), ok = sum_ok && job->broken == 0;
 		kprintf("task %lu: %lu frames deep and back: checksum %s, chain checked %lu times, %s\n",
-			t->id, job->depth, v == expected_checksum(job->depth) ? "ok" : "WRONG", job->checks,
+			t->id, job->depth, sum_ok ? "ok" : "WRONG", job->checks,
 			job->broken ? "BROKEN LINKS FOUND" : "every link intact");
 		kprintf("  stack: %lu grows, %lu shrinks, high water %lu KiB, %lu bytes copied, "
 			"%lu pointers adjusted, %lu us moving\n", t->stats.grows, t->stats.shrinks,

@@ -37,4 +37,8 @@ uint64_t twin_panic_deep(struct twin_panic *o);                 /* 7, "deep trou
 uint64_t twin_panic_nil(struct twin_panic *o, uint64_t nil_ptr); /* 5, "runtime error: ..." */
 uint64_t twin_panic_repanic(struct twin_panic *o);              /* 11, "second" */
 uint64_t twin_panic_chained(uint64_t unused);                   /* a task: dies */
+
+/* Section 5: the hot split (hotsplit.c). */
+uint64_t twin_hot_leaf(uint64_t x);
+uint64_t twin_at_boundary(uint64_t iters);
 #endif
