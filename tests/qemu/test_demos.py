@@ -8,6 +8,12 @@ from harness import expect, expect_equal, expect_in, expect_not_in, expect_re, k
 MACHINE = dict(machine="q35", memory="512M")
 
 
+def expect_80_columns(out):
+    """Every line of a demo's output fits an 80-column terminal."""
+    for line in out.splitlines():
+        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+
+
 def rows(drawing):
     """{label: (address, value, changed)} of one drawing."""
     out = {}
@@ -33,8 +39,7 @@ def test_swap_matches_go_and_draws_the_live_frames(m):
     expect_re(r"swapp\(&a, &b\) +Go prints: 2 1 +here: 2 1 +matches Go", out)
     expect_re(r"swapp, moved +Go prints: 2 1 +here: 2 1 +matches Go", out)
     expect_in("swap: 3 of 3 match Go", out)
-    for line in out.splitlines():
-        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_80_columns(out)
     lo, hi = (int(x, 16) for x in expect_re(
         r"stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\) 4 KiB \(at the start\)", out).groups())
     d = drawings(out)
@@ -79,8 +84,7 @@ def test_incr_shows_the_result_slot_and_matches_go(m):
                      ("LIFO", "2 1 0")]:
         expect_re(r"^  %s +Go prints: %s +here: %s +matches Go$" % (name, go, go), out)
     expect_in("incr: 5 of 5 match Go", out)
-    for line in out.splitlines():
-        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_80_columns(out)
     tramp = kernel_symbol("rt_defer_trampoline")
     incr_part, incrn_part = out.split("\nincrn:\n")[0].split("\nincr:\n")[1], out.split("\nincrn:\n")[1]
     for name, part, result_label, received in [
@@ -109,8 +113,7 @@ def test_frames_lays_out_sum_from_the_live_stack(m):
     out = m.cmd("frames")
     expect_in("func sum(a, b int) int { a2 := a * a; b2 := b * b; c := a2 + b2; return c }", out)
     expect_re(r"sum\(1, 2\) +Go prints: 5 +here: 5 +matches Go", out)
-    for line in out.splitlines():
-        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_80_columns(out)
     table = {}
     sps = set()
     for off, addr, value, what in re.findall(
@@ -140,8 +143,7 @@ def test_escape_heap_survives_passed_down_adjusted_global_stale(m):
     expect_re(r"newInt +Go prints: 42 +here: 42 +matches Go", out)
     expect_re(r"RetArg +Go prints: 7 +here: 7 +matches Go", out)
     expect_in("escape: 3 of 3 as expected", out)
-    for line in out.splitlines():  # the runtime's report too
-        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_80_columns(out)  # the runtime's report too
     new_int, ret_arg, set_new = (out.split("\n  %s:\n" % n)[1] for n in ("newInt", "RetArg", "setNew"))
     hb, ha = expect_re(r"p before the move: (0x[0-9a-f]+), after: (0x[0-9a-f]+)", new_int).groups()
     expect(hb == ha and int(hb, 16) < 0xffffc00000000000, "the heap pointer is not a stack address")
@@ -182,8 +184,7 @@ def test_closure_counter_shared_variable_and_the_record(m):
     expect_re(r"g\(\) +Go prints: 1 +here: 1 +matches Go", out)
     expect_re(r"inc; inc; get +Go prints: 2 +here: 2 +matches Go", out)
     expect_in("closure: 3 of 3 match Go", out)
-    for line in out.splitlines():
-        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_80_columns(out)
     records = re.findall(r"  (f|g) = (0x[0-9a-f]+): a trampoline.*\n    its slot, (0x[0-9a-f]+) .*\n"
                          r"      code = (0x[0-9a-f]+) <counter_next\+0x0>\n      env  = (0x[0-9a-f]+)"
                          r" \(heap\)\n    env: x = (0x[0-9a-f]+): x moved to heap; \*x = (\d+)", out)
@@ -205,8 +206,7 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
     expect_re(r"segmented stacks: 100000 segment allocations \(and frees\), \d+ us", out)
     expect_re(r"contiguous stacks: 1 stack growth \(4 -> 8 KiB\), \d+ us", out)
     expect_in("hotsplit: both loops computed the same sum", out)
-    for line in out.splitlines():
-        expect(len(line) <= 80, "line over 80 columns: %r" % line)
+    expect_80_columns(out)
     expect_in("commands:", m.cmd("help"))
 
 
