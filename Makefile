@@ -27,7 +27,7 @@ KERNEL_S := entry trapentry segstack
 RUNTIME_C := task stack heap chan closure defer panic
 RUNTIME_S := switch closure_stubs defer_tramp panic_switch
 # The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
-TWINS_C := defer panic hotsplit
+TWINS_C := defer panic hotsplit closure
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
 	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o) $(TWINS_C:%=$(B)/twins/%.o)
 

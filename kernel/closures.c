@@ -10,45 +10,7 @@
 
 #include "../runtime/closure.h"
 #include "../runtime/heap.h"
-
-struct counter_env {
-	uint64_t *x; /* the captured variable: it outlives its frame, so it is in the heap */
-};
-
-RT_CLOSURE_CODE(counter_next, uint64_t);
-uint64_t counter_next_body(void *env)
-{
-	struct counter_env *e = env;
-	return ++*e->x;
-}
-
-RT_CLOSURE_CODE(shared_inc, void);
-void shared_inc_body(void *env) { ++*(uint64_t *)env; }
-RT_CLOSURE_CODE(shared_get, uint64_t);
-uint64_t shared_get_body(void *env) { return *(uint64_t *)env; }
-
-/* One counter closure (Go's counter()): env and its captured x from the heap. NULL if out of memory. */
-void *new_counter(void)
-{
-	struct counter_env *e = rt_alloc(sizeof *e);
-	uint64_t *x = rt_alloc(sizeof *x);
-	void *f = e && x ? rt_closure_new(counter_next, e) : NULL;
-	if (!f) {
-		rt_free(e);
-		rt_free(x);
-		return NULL;
-	}
-	e->x = x;
-	return f;
-}
-
-void free_counter(void *f)
-{
-	struct counter_env *e = rt_closure_env(f);
-	rt_free(e->x);
-	rt_free(e);
-	rt_closure_free(f);
-}
+#include "../twins/twins.h"
 
 void cmd_closures(int argc, char **argv)
 {
@@ -66,13 +28,13 @@ void cmd_closures(int argc, char **argv)
 	rt_closure_get_stats(&s0);
 	uint64_t made = 0, wrong = 0;
 	for (; made < n; made++)
-		if (!(fns[made] = new_counter()))
+		if (!(fns[made] = twin_counter_new()))
 			break;
 	bool full = made < n;
 	if (full) { /* the pool is exhausted: a freed trampoline is the next one handed out */
 		void *freed = fns[made / 2];
-		free_counter(freed);
-		fns[made / 2] = new_counter();
+		twin_counter_free(freed);
+		fns[made / 2] = twin_counter_new();
 		kprintf("closures: the pool is full at %lu closures; after freeing one, the next "
 			"closure %s\n", made, fns[made / 2] == freed ? "reuses its trampoline" : "DOES NOT");
 		full = fns[made / 2] == freed;
@@ -91,10 +53,10 @@ void cmd_closures(int argc, char **argv)
 	symbolize((uint64_t)rt_closure_code(fns[0]), name, sizeof name);
 	kprintf("closures: counter 0 is trampoline %p -> code %p <%s>, environment %p, "
 		"x moved to heap at %p\n", fns[0], rt_closure_code(fns[0]), name, rt_closure_env(fns[0]),
-		(void *)((struct counter_env *)rt_closure_env(fns[0]))->x);
+		(void *)*(uint64_t **)rt_closure_env(fns[0]));
 	uint64_t wx = vm_audit_wx(true);
 	for (uint64_t i = 0; i < made; i++)
-		free_counter(fns[i]);
+		twin_counter_free(fns[i]);
 	rt_free(fns);
 
 	uint64_t *x = rt_alloc(sizeof *x);

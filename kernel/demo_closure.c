@@ -12,6 +12,7 @@
 
 #include "../runtime/closure.h"
 #include "../runtime/heap.h"
+#include "../twins/twins.h"
 
 /* The record behind a closure, drawn as Go's funcval would be. */
 static void show_record(const char *name, void *f)
@@ -41,8 +42,8 @@ void cmd_closure(int argc, char **argv)
 	};
 	kprintf("closure: code plus the variables it captures\n");
 	demo_go_source(go);
-	uint64_t (*f)(void) = (uint64_t (*)(void))new_counter();
-	uint64_t (*g)(void) = (uint64_t (*)(void))new_counter();
+	uint64_t (*f)(void) = (uint64_t (*)(void))twin_counter_new();
+	uint64_t (*g)(void) = (uint64_t (*)(void))twin_counter_new();
 	uint64_t *x = rt_alloc(sizeof *x);
 	void (*inc)(void) = x ? (void (*)(void))rt_closure_new(shared_inc, x) : NULL;
 	uint64_t (*get)(void) = x ? (uint64_t (*)(void))rt_closure_new(shared_get, x) : NULL;
@@ -68,8 +69,8 @@ void cmd_closure(int argc, char **argv)
 		(uintptr_t)rt_closure_env((void *)get));
 	kprintf("  calling f: f's trampoline loads env into %%r10, jumps to the code, which\n"
 		"  finds x through it (Go passes the funcval in DX the same way)\n");
-	free_counter((void *)f);
-	free_counter((void *)g);
+	twin_counter_free((void *)f);
+	twin_counter_free((void *)g);
 	rt_closure_free((void *)inc);
 	rt_closure_free((void *)get);
 	rt_free(x);

@@ -27,9 +27,4 @@ uint64_t mix(uint64_t x);
 uint64_t recurse(struct grow_job *job, struct link *up, uint64_t depth);
 uint64_t expected_checksum(uint64_t depth);
 uint64_t rtplat_pool_frames(void);
-
-/* closures.c: Go's counter generator, and the two closures sharing x */
-void *new_counter(void);
-void free_counter(void *f);
-extern char shared_inc[], shared_get[];
 #endif

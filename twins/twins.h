@@ -38,6 +38,11 @@ uint64_t twin_panic_nil(struct twin_panic *o, uint64_t nil_ptr); /* 5, "runtime 
 uint64_t twin_panic_repanic(struct twin_panic *o);              /* 11, "second" */
 uint64_t twin_panic_chained(uint64_t unused);                   /* a task: dies */
 
+/* Section 4: closures (closure.c). The code entries are RT_CLOSURE_CODE symbols. */
+extern char counter_next[], shared_inc[], shared_get[];
+void *twin_counter_new(void);   /* counter(): 1 2 3 ..., each its own x */
+int twin_counter_free(void *f);
+
 /* Section 5: the hot split (hotsplit.c). */
 uint64_t twin_hot_leaf(uint64_t x);
 uint64_t twin_at_boundary(uint64_t iters);

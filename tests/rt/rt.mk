@@ -14,7 +14,7 @@ RT_HOST_LDFLAGS := -no-pie -fsanitize=undefined
 RT_SOURCES := runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c runtime/closure.c \
 	runtime/defer.c runtime/panic.c runtime/switch.S runtime/closure_stubs.S runtime/defer_tramp.S \
 	runtime/panic_switch.S \
-	host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c twins/defer.c twins/panic.c
+	host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c twins/defer.c twins/panic.c twins/closure.c
 RT_TESTS := stack chan closure defer panic
 RT_BINS := $(RT_TESTS:%=$(B)/rt/test_%)
 RT_HEADERS := $(wildcard runtime/*.h host/*.h kernel/*.h tests/unit/*.h tests/rt/*.h twins/*.h)

@@ -8,32 +8,17 @@
 
 #include "closure.h"
 
-/* Go:  func counter() func() int { x := 0; return func() int { x++; return x } }
- * x outlives counter's frame, so Go moves it to the heap; so do we. */
-struct counter_env {
-	uint64_t *x; /* the captured variable, in the heap */
-};
+#include "../../twins/twins.h"
 
-RT_CLOSURE_CODE(counter_next, uint64_t);
-uint64_t counter_next_body(void *env)
-{
-	struct counter_env *e = env;
-	return ++*e->x;
-}
-
+/* Go's counter generator and the shared closures: twins/closure.c. */
 static uint64_t (*counter(void))(void)
 {
-	struct counter_env *e = rt_alloc(sizeof *e);
-	e->x = rt_alloc(sizeof *e->x);
-	return (uint64_t (*)(void))rt_closure_new(counter_next, e);
+	return (uint64_t (*)(void))twin_counter_new();
 }
 
 static void free_counter(uint64_t (*f)(void))
 {
-	struct counter_env *e = rt_closure_env((void *)f);
-	rt_free(e->x);
-	rt_free(e);
-	assert_int_equal(rt_closure_free_checked((void *)f), 0);
+	assert_int_equal(twin_counter_free((void *)f), 0);
 }
 
 static void test_counter_generator_keeps_its_own_state(void **state)
@@ -55,10 +40,6 @@ static void test_counter_generator_keeps_its_own_state(void **state)
 }
 
 /* Two closures over one variable: inc and get share x. */
-RT_CLOSURE_CODE(shared_inc, void);
-void shared_inc_body(void *env) { ++*(uint64_t *)env; }
-RT_CLOSURE_CODE(shared_get, uint64_t);
-uint64_t shared_get_body(void *env) { return *(uint64_t *)env; }
 
 static void test_two_closures_share_a_variable(void **state)
 {
