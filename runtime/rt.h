@@ -71,7 +71,14 @@ struct rt_task *rt_tasks(void);    /* list through all_next */
 void rt_reap(struct rt_task *t);   /* forget a finished task (frees its record) */
 
 /* ---- settings and figures ---- */
-extern uint64_t rt_stack_limit;    /* bytes; growth past it kills the task */
+extern uint64_t rt_stack_limit;    /* bytes; growth past it kills the task: set it with rt_set_stack_limit */
+/* The limits a setting may take: a stack is a power of two that must fit,
+ * with its guard, in one 2 GiB window of stack addresses (see stack.c). */
+#define RT_STACK_LIMIT_MIN (2 * RT_STACK_MIN)
+#define RT_STACK_LIMIT_MAX (1UL << 30)
+/* Sets the stack limit; returns 0, or -1 (and changes nothing) if bytes is
+ * outside [RT_STACK_LIMIT_MIN, RT_STACK_LIMIT_MAX]. */
+int rt_set_stack_limit(uint64_t bytes);
 extern bool rt_trace_moves;        /* print every stack move as it happens */
 struct rt_global_stats {
 	uint64_t tasks_spawned, tasks_live;

@@ -44,6 +44,14 @@
 uint64_t rt_stack_limit = RT_STACK_LIMIT_DEFAULT;
 bool rt_trace_moves;
 
+int rt_set_stack_limit(uint64_t bytes)
+{
+	if (bytes < RT_STACK_LIMIT_MIN || bytes > RT_STACK_LIMIT_MAX)
+		return -1;
+	rt_stack_limit = bytes;
+	return 0;
+}
+
 static uintptr_t region_lo, region_hi, region_next;
 static uint64_t committed;
 
