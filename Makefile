@@ -14,7 +14,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
 	-mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls \
 	-fstack-clash-protection -fno-stack-protector -fcf-protection=none \
-	-Wall -Wextra -Werror -MMD -MP
+	-ftrivial-auto-var-init=zero -Wall -Wextra -Werror -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 	-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--build-id=none
 
@@ -24,8 +24,10 @@ KERNEL_C += rtplat tasks taskfaults churn bench closures defers demo demo_swap d
 KERNEL_S := entry trapentry segstack
 # The runtime core, built into the kernel with the same flags (and -Ikernel
 # for format.h and kstring.h); the host port builds the same files natively.
-RUNTIME_C := task stack heap chan closure defer panic
-RUNTIME_S := switch closure_stubs defer_tramp panic_switch
+RUNTIME_C := task stack stackmove stackfault heap chan closure defer panic
+RUNTIME_S := context closure_stubs defer_tramp panic_switch
+# The same sources, for the Linux port's builds (tests/rt, bench).
+RUNTIME_SRC := $(RUNTIME_C:%=runtime/%.c) $(RUNTIME_S:%=runtime/%.S)
 # The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
 TWINS_C := defer panic hotsplit closure
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
@@ -122,15 +124,13 @@ qemu-test: $(IMAGE)
 	$(PYTHON) tests/qemu/run.py --image $(IMAGE) --counts $(RESULTS)/qemu.counts
 
 # ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
-RT_BENCH_SRC := bench/rt_bench.c runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c \
-	runtime/closure.c runtime/defer.c runtime/panic.c runtime/switch.S runtime/closure_stubs.S \
-	runtime/defer_tramp.S runtime/panic_switch.S host/plat_linux.c kernel/format.c kernel/symbols.c \
+RT_BENCH_SRC := bench/rt_bench.c $(RUNTIME_SRC) host/plat_linux.c kernel/format.c kernel/symbols.c \
 	twins/hotsplit.c
 $(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h twins/*.h) $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"; $(CC) -std=gnu11 -O2 -g -fno-pie -no-pie -fno-omit-frame-pointer \
 		-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
-		-fcf-protection=none -Wall -Wextra -Werror -Iruntime -Ikernel -Ihost \
+		-fcf-protection=none -ftrivial-auto-var-init=zero -Wall -Wextra -Werror -Iruntime -Ikernel -Ihost \
 		$(filter %.c %.S,$^) -o $@
 
 .PHONY: bench

@@ -36,12 +36,31 @@
 #include "format.h"
 #include "symbols.h"
 
-#define REGION_HINT 0x600000000000UL /* 96 TiB up: far from heap, libraries and numbers */
+/* 16 TiB up (2^44): bits 40..47 are then 0x10 to 0x1f, control characters,
+ * and bits 48..63 zero, so no text and no double looks like a stack
+ * address; runtime/stack.c's windows do the rest. Far from the program,
+ * its heap and the libraries (near 0x7f...). */
+#define REGION_HINT 0x100000000000UL
 #define SIGNAL_STACK (256UL << 10)
 
 void (*host_console)(const char *s, size_t n);
 static struct symtab host_symbols;
 static void *exe_copy;
+
+uintptr_t plat_runtime_stack(size_t bytes)
+{
+	size_t guard = 64UL << 10;
+	char *p = mmap(NULL, bytes + guard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || mprotect(p + guard, bytes, PROT_READ | PROT_WRITE) != 0)
+		return 0;
+	return (uintptr_t)p + guard + bytes;
+}
+
+int plat_program_text(uintptr_t pc)
+{
+	extern char __executable_start[], etext[];
+	return pc >= (uintptr_t)__executable_start && pc < (uintptr_t)etext;
+}
 
 uintptr_t plat_stack_region(size_t bytes)
 {
@@ -259,6 +278,54 @@ _Noreturn void rt_fatal(const char *msg)
 	X(r9, REG_R9) X(r10, REG_R10) X(r11, REG_R11) X(r12, REG_R12) X(r13, REG_R13) \
 	X(r14, REG_R14) X(r15, REG_R15) X(rip, REG_RIP)
 
+/*
+ * The vector registers' 8-byte lanes in the signal frame, where glibc and
+ * gcc's struct copies may keep stack addresses: xmm0-15 in the legacy
+ * FXSAVE area, then, when the frame carries XSAVE state (the magic in the
+ * FXSAVE area's software bytes) and the component is in use (its bit in
+ * XSTATE_BV), the upper halves of ymm0-15 (component 2), the upper halves
+ * of zmm0-15 (component 6) and zmm16-31 (component 7). The components'
+ * offsets in the standard (non-compacted) format the kernel writes come
+ * from CPUID leaf 0xD (Intel SDM vol. 1, 13.4.3).
+ */
+#define FP_XSTATE_MAGIC1 0x46505853U
+static uint32_t xstate_offset[8], xstate_size[8];
+
+static void xstate_layout(void)
+{
+	for (unsigned c = 2; c < 8; c++) {
+		unsigned a, b, cx, d;
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(0xd), "c"(c));
+		xstate_size[c] = a;
+		xstate_offset[c] = b;
+	}
+}
+
+static void gather_lanes(ucontext_t *uc, struct rt_regs *r)
+{
+	uint8_t *fx = (uint8_t *)uc->uc_mcontext.fpregs;
+	r->nlanes = 0;
+	if (!fx)
+		return;
+	for (unsigned i = 0; i < 32; i++) /* xmm0-15 at offset 160 */
+		r->lanes[r->nlanes++] = (uint64_t *)(fx + 160 + 8 * i);
+	uint32_t magic1, xsize;
+	memcpy(&magic1, fx + 464, 4);
+	memcpy(&xsize, fx + 464 + 8, 4);
+	if (magic1 != FP_XSTATE_MAGIC1)
+		return;
+	uint64_t bv;
+	memcpy(&bv, fx + 512, 8); /* the XSAVE header's XSTATE_BV */
+	static const unsigned comps[] = { 2, 6, 7 };
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned c = comps[k];
+		if (!(bv & (1UL << c)) || !xstate_size[c] || xstate_offset[c] + xstate_size[c] > xsize)
+			continue;
+		for (unsigned off = 0; off < xstate_size[c] && r->nlanes < 256; off += 8)
+			r->lanes[r->nlanes++] = (uint64_t *)(fx + xstate_offset[c] + off);
+	}
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
@@ -267,6 +334,7 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 #define LOAD(f, R) r.f = (uint64_t)g[R];
 	GREGS(LOAD)
 #undef LOAD
+	gather_lanes(uc, &r);
 	/* A general-protection fault (non-canonical address) is SIGSEGV with si_code SI_KERNEL. */
 	int page = (sig == SIGSEGV || sig == SIGBUS) && si->si_code != SI_KERNEL;
 	const char *what = sig == SIGFPE ? "SIGFPE (arithmetic fault, e.g. division by zero)"
@@ -320,6 +388,7 @@ void host_init(void)
 	static void *altstack;
 	if (!altstack) {
 		pool_init();
+		xstate_layout();
 		altstack = mmap(NULL, SIGNAL_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		stack_t ss = { .ss_sp = altstack, .ss_size = SIGNAL_STACK, .ss_flags = 0 };
 		sigaltstack(&ss, NULL);

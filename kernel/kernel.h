@@ -44,6 +44,8 @@ extern const struct pt_env kernel_pt_env;
 void vm_init(void);
 uint64_t vm_root(void);
 uint64_t vm_kernel_stack_top(int slot);
+uint64_t vm_kernel_stack_size(void);
+#define KSTACK_SLOT_RUNTIME 1 /* slot 0 is the kernel's own; 1 is the runtime's */
 bool vm_is_mapped(uint64_t va, uint64_t len);
 bool vm_describe_address(uint64_t va, char *buf, size_t cap);
 void vm_show_walk(uint64_t va);

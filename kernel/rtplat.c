@@ -51,6 +51,19 @@ uintptr_t plat_stack_region(size_t bytes)
 	return bytes <= KSTACK_BASE - TASK_STACK_BASE ? TASK_STACK_BASE : 0;
 }
 
+/* The runtime's own stack: kernel stack slot 1, mapped at boot with an
+ * unmapped guard below it like every kernel stack. */
+uintptr_t plat_runtime_stack(size_t bytes)
+{
+	return bytes <= vm_kernel_stack_size() ? vm_kernel_stack_top(KSTACK_SLOT_RUNTIME) : 0;
+}
+
+int plat_program_text(uintptr_t pc)
+{
+	extern char __text_start[], __text_end[];
+	return pc >= (uintptr_t)__text_start && pc < (uintptr_t)__text_end;
+}
+
 /* The end of the highest stack mapped so far: the runtime hands out stack
  * addresses upwards, so no stack will ever be mapped below it again. */
 static uint64_t commit_high;
@@ -171,6 +184,7 @@ _Noreturn void rt_fatal(const char *msg)
 static bool task_fault(struct trapframe *tf)
 {
 	struct rt_regs r;
+	r.nlanes = 0; /* general registers only (-mgeneral-regs-only) */
 #define LOAD(f) r.f = tf->f;
 	REGS(LOAD)
 #undef LOAD

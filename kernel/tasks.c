@@ -238,7 +238,7 @@ void cmd_tasks(int argc, char **argv)
 		"MOVING us\n");
 	for (struct rt_task *t = rt_tasks(); t; t = t->all_next) {
 		uint64_t size = t->stack_hi - t->stack_lo;
-		uint64_t used = t->state == RT_DONE || !size ? 0 : t->stack_hi - t->saved_rsp;
+		uint64_t used = t->state == RT_DONE || !size ? 0 : t->stack_hi - t->ctx.rsp;
 		uint64_t high = t->state == RT_RUNNING ? t->stats.high_water : rt_stack_high_water(t);
 		kprintf("%4lu %-8s %-9s %10lu %9lu %9lu %5lu %7lu %10lu %9lu\n", t->id, t->name,
 			state_name(t->state), size >> 10, used >> 10, high >> 10, t->stats.grows,
@@ -261,16 +261,15 @@ void cmd_stack(int argc, char **argv)
 		kprintf("stack: task %lu has finished; its stack is gone\n", t->id);
 		return;
 	}
-	uint64_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - t->saved_rsp;
+	uint64_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - t->ctx.rsp;
 	kprintf("task %lu (%s), %s: stack [%#lx, %#lx), %lu KiB, %lu bytes used, guard [%#lx, %#lx)\n",
 		t->id, t->name, state_name(t->state), t->stack_lo, t->stack_hi, size >> 10, used,
 		t->stack_lo - RT_STACK_GUARD, t->stack_lo);
 	kprintf("  moves: %lu grows, %lu shrinks, %lu bytes copied, %lu pointers adjusted, %lu us moving; "
 		"high water %lu bytes\n", t->stats.grows, t->stats.shrinks, t->stats.bytes_copied,
 		t->stats.pointers_adjusted, t->stats.move_ns / 1000, rt_stack_high_water(t));
-	/* The saved context (switch.S): six registers, then the return address. */
-	uint64_t *ctx = (uint64_t *)t->saved_rsp;
-	uint64_t rip = ctx[6], rbp = ctx[5];
+	/* The saved context, in the task record (runtime/context.S). */
+	uint64_t rip = t->ctx.rip, rbp = t->ctx.rbp;
 	kprintf("  frames (innermost first; identical runs folded):\n");
 	char name[96], last[96] = "";
 	uint64_t repeat = 0, shown = 0;

@@ -140,6 +140,7 @@ uint64_t vm_kernel_stack_top(int slot)
 	return KSTACK_BASE + (uint64_t)(slot + 1) * KSTACK_SLOT;
 }
 
+/* Maps kernel stack `slot`: KSTACK_PAGES pages at the top of its slot. */
 static void map_kernel_stack(int slot)
 {
 	uint64_t top = vm_kernel_stack_top(slot);
@@ -170,9 +171,16 @@ void vm_init(void)
 	map_direct();
 	map_runtime();
 	map_kernel_stack(0);
+	map_kernel_stack(1); /* the runtime's own stack (runtime/task.c) */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	write_cr0(read_cr0() | CR0_WP);
 	write_cr3(kernel_pml4);
+}
+
+/* The bytes of each kernel stack that are mapped. */
+uint64_t vm_kernel_stack_size(void)
+{
+	return KSTACK_PAGES * PAGE_SIZE;
 }
 
 uint64_t vm_root(void)

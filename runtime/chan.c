@@ -5,7 +5,15 @@
  * queue with t->wait_elem pointing at its element, which is usually a
  * local variable in its own stack (Go's sudog.elem). The partner copies
  * straight to or from there and makes it runnable. A parked task's stack
- * may shrink (move) while it waits; stack.c adjusts wait_elem with it.
+ * may shrink (move) while it waits; stackmove.c adjusts wait_elem with it.
+ *
+ * Every operation runs on the runtime stack (rt_systemstack; task.c's
+ * invariant 1): the partner's element is in another task's stack, and
+ * the queues are runtime state, so no stack may move while they are in
+ * hand. The task's side only packs its arguments, and parks (rt_park_on)
+ * when the operation must wait.
+ *
+ * A nil channel blocks forever, as in Go.
  *
  * Misuse kills the task with Go's panic words: send on a closed channel,
  * close of a closed channel. Channels must be used from tasks, except
@@ -15,11 +23,10 @@
 #include "chan.h"
 
 #include "heap.h"
+#include "internal.h"
 #include "rt.h"
 
 #include "kstring.h"
-
-_Noreturn void rt_die(const char *panic_msg);
 
 /* Makes a channel of cap elements of elem_size bytes (cap 0: unbuffered). NULL if out of memory. */
 struct rt_chan *chan_make(size_t elem_size, size_t cap)
@@ -73,38 +80,142 @@ static unsigned char *slot(struct rt_chan *c, size_t i)
 	return c->buf + ((c->head + i) % c->cap) * c->elem_size;
 }
 
-/* Parks the current task on a queue with its element; returns the waker's verdict. */
-static bool wait_on(struct rt_task **head, struct rt_task **tail, void *elem)
+enum op_result { OP_DONE, OP_WAIT, OP_CLOSED };
+
+struct chan_op {
+	struct rt_chan *c;
+	void *elem;
+	enum op_result result;
+	bool received;            /* chan_recv: a value came (not a close) */
+};
+
+/* Puts self on a wait queue with its element (from a park commit). */
+static void wait_on(struct rt_task **head, struct rt_task **tail, struct rt_task *self, void *elem)
 {
-	struct rt_task *self = rt_current();
-	if (!self)
-		rt_die("channel operation would block outside a task");
 	self->wait_elem = elem;
 	self->wait_ok = 0;
 	enqueue(head, tail, self);
-	rt_park();
-	self->wait_elem = NULL;
-	return self->wait_ok;
+}
+
+/* On the runtime stack: a send that completes now, or OP_WAIT. */
+static enum op_result send_now(struct chan_op *op)
+{
+	struct rt_chan *c = op->c;
+	if (c->closed)
+		return OP_CLOSED;
+	struct rt_task *r = dequeue(&c->recvq, &c->recvq_tail);
+	if (r) { /* a receiver waits: hand over directly (the buffer is empty) */
+		memcpy(r->wait_elem, op->elem, c->elem_size);
+		r->wait_ok = 1;
+		rt_ready(r);
+		return OP_DONE;
+	}
+	if (c->len < c->cap) {
+		memcpy(slot(c, c->len++), op->elem, c->elem_size);
+		return OP_DONE;
+	}
+	return OP_WAIT;
+}
+
+static uint64_t send_sys(void *arg)
+{
+	struct chan_op *op = arg;
+	op->result = send_now(op);
+	return 0;
+}
+
+static bool send_commit(struct rt_task *self, void *arg)
+{
+	struct chan_op *op = arg;
+	op->result = send_now(op);
+	if (op->result != OP_WAIT)
+		return false;
+	wait_on(&op->c->sendq, &op->c->sendq_tail, self, op->elem);
+	return true;
+}
+
+static bool block_forever(struct rt_task *self, void *arg)
+{
+	(void)self;
+	(void)arg;
+	return true;
+}
+
+/* Parks the current task for good: what Go does on a nil channel. */
+static _Noreturn void wait_forever(void)
+{
+	if (!rt_current())
+		rt_die("channel operation on a nil channel outside a task would block forever");
+	for (;;)
+		rt_park_on(block_forever, NULL);
 }
 
 /* Sends a copy of *elem; waits for room (or, unbuffered, for a receiver). */
 void chan_send(struct rt_chan *c, const void *elem)
 {
-	if (c->closed)
-		rt_die("send on closed channel");
-	struct rt_task *r = dequeue(&c->recvq, &c->recvq_tail);
-	if (r) { /* a receiver waits: hand over directly (the buffer is empty) */
-		memcpy(r->wait_elem, elem, c->elem_size);
-		r->wait_ok = 1;
-		rt_ready(r);
-		return;
+	struct chan_op op = { c, (void *)elem, OP_WAIT, false };
+	if (!c)
+		wait_forever();
+	rt_systemstack(send_sys, &op);
+	if (op.result == OP_WAIT) {
+		if (!rt_current())
+			rt_die("channel operation would block outside a task");
+		rt_park_on(send_commit, &op);
+		if (op.result == OP_WAIT) /* woken by a receiver, or by close */
+			op.result = rt_current()->wait_ok ? OP_DONE : OP_CLOSED;
+		rt_current()->wait_elem = NULL;
 	}
-	if (c->len < c->cap) {
-		memcpy(slot(c, c->len++), elem, c->elem_size);
-		return;
-	}
-	if (!wait_on(&c->sendq, &c->sendq_tail, (void *)elem))
+	if (op.result == OP_CLOSED)
 		rt_die("send on closed channel");
+}
+
+/* On the runtime stack: a receive that completes now, or OP_WAIT. */
+static enum op_result recv_now(struct chan_op *op)
+{
+	struct rt_chan *c = op->c;
+	struct rt_task *s = dequeue(&c->sendq, &c->sendq_tail);
+	if (s) {
+		if (c->cap == 0) {
+			memcpy(op->elem, s->wait_elem, c->elem_size);
+		} else { /* full buffer: take the oldest, the sender's value joins the tail */
+			memcpy(op->elem, slot(c, 0), c->elem_size);
+			memcpy(slot(c, 0), s->wait_elem, c->elem_size);
+			c->head = (c->head + 1) % c->cap;
+		}
+		s->wait_ok = 1;
+		rt_ready(s);
+		op->received = true;
+		return OP_DONE;
+	}
+	if (c->len) {
+		memcpy(op->elem, slot(c, 0), c->elem_size);
+		c->head = (c->head + 1) % c->cap;
+		c->len--;
+		op->received = true;
+		return OP_DONE;
+	}
+	if (c->closed) {
+		memset(op->elem, 0, c->elem_size);
+		return OP_CLOSED;
+	}
+	return OP_WAIT;
+}
+
+static uint64_t recv_sys(void *arg)
+{
+	struct chan_op *op = arg;
+	op->result = recv_now(op);
+	return 0;
+}
+
+static bool recv_commit(struct rt_task *self, void *arg)
+{
+	struct chan_op *op = arg;
+	op->result = recv_now(op);
+	if (op->result != OP_WAIT)
+		return false;
+	wait_on(&op->c->recvq, &op->c->recvq_tail, self, op->elem);
+	return true;
 }
 
 /*
@@ -113,37 +224,26 @@ void chan_send(struct rt_chan *c, const void *elem)
  */
 bool chan_recv(struct rt_chan *c, void *elem)
 {
-	struct rt_task *s = dequeue(&c->sendq, &c->sendq_tail);
-	if (s) {
-		if (c->cap == 0) {
-			memcpy(elem, s->wait_elem, c->elem_size);
-		} else { /* full buffer: take the oldest, the sender's value joins the tail */
-			memcpy(elem, slot(c, 0), c->elem_size);
-			memcpy(slot(c, 0), s->wait_elem, c->elem_size);
-			c->head = (c->head + 1) % c->cap;
-		}
-		s->wait_ok = 1;
-		rt_ready(s);
-		return true;
+	struct chan_op op = { c, elem, OP_WAIT, false };
+	if (!c)
+		wait_forever();
+	rt_systemstack(recv_sys, &op);
+	if (op.result == OP_WAIT) {
+		if (!rt_current())
+			rt_die("channel operation would block outside a task");
+		rt_park_on(recv_commit, &op);
+		if (op.result == OP_WAIT) /* woken by a sender (a value) or by close (zeroes) */
+			op.received = rt_current()->wait_ok;
+		rt_current()->wait_elem = NULL;
 	}
-	if (c->len) {
-		memcpy(elem, slot(c, 0), c->elem_size);
-		c->head = (c->head + 1) % c->cap;
-		c->len--;
-		return true;
-	}
-	if (c->closed) {
-		memset(elem, 0, c->elem_size);
-		return false;
-	}
-	return wait_on(&c->recvq, &c->recvq_tail, elem);
+	return op.received;
 }
 
-/* Closes the channel: waiting receivers get (zero, false); waiting senders panic. */
-void chan_close(struct rt_chan *c)
+static uint64_t close_sys(void *arg)
 {
+	struct rt_chan *c = arg;
 	if (c->closed)
-		rt_die("close of closed channel");
+		return 1;
 	c->closed = true;
 	struct rt_task *t;
 	while ((t = dequeue(&c->recvq, &c->recvq_tail))) {
@@ -155,4 +255,14 @@ void chan_close(struct rt_chan *c)
 		t->wait_ok = 0;
 		rt_ready(t);
 	}
+	return 0;
+}
+
+/* Closes the channel: waiting receivers get (zero, false); waiting senders panic. */
+void chan_close(struct rt_chan *c)
+{
+	if (!c)
+		rt_die("close of nil channel");
+	if (rt_systemstack(close_sys, c))
+		rt_die("close of closed channel");
 }

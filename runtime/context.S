@@ -1,60 +1,156 @@
 /*
- * switch.S: the context switch, the one piece of the runtime C cannot say.
+ * context.S: switching between task stacks and the runtime's own stack,
+ * the pieces of the runtime C cannot say (Go: gogo, mcall, systemstack in
+ * runtime/asm_amd64.s).
  *
- * rt_switch(uintptr_t *save_rsp, uintptr_t load_rsp)
- *   Pushes the System V callee-saved registers on the current stack, stores
- *   %rsp in *save_rsp, loads load_rsp and pops the other context's. The
- *   caller-saved registers need no saving: the C caller assumes rt_switch
- *   clobbers them. A saved context on a stack, from load_rsp upwards:
+ * A context (struct rt_context, context.h) is kept in a record, never on
+ * the stack it describes:
  *
- *       load_rsp + 0   r15
- *                + 8   r14
- *                + 16  r13
- *                + 24  r12
- *                + 32  rbx
- *                + 40  rbp     (part of the frame-pointer chain)
- *                + 48  return address (into whoever called rt_switch)
+ *     ctx + 0   rsp    the stack pointer once the call that saved it returned
+ *         + 8   rip    where it continues (that call's return address)
+ *         + 16  rbx, rbp, r12, r13, r14, r15: the callee-saved registers
  *
- *   Because the context lives on the task's own stack, a stack move adjusts
- *   it with everything else; the runtime only keeps saved_rsp, which it
- *   adjusts too. x87/SSE control words are not saved: the kernel uses
- *   general registers only, and host tasks must leave them at defaults.
+ * None of these routines writes to a task's stack: a task stack may be a
+ * few bytes from its guard, and a fault in the middle of a switch would
+ * find the runtime half-way between two tasks. The only write is the
+ * `call` that enters them, which happens before anything has changed: a
+ * fault there grows the stack of the task that is still running.
  *
- * rt_switch_restore: the second half alone. The fault path resumes a
- *   killed task's successor here with %rsp = its saved context.
+ * The caller-saved registers need no saving: the C caller assumes they are
+ * clobbered. The kernel uses general registers only; on the Linux port
+ * tasks must leave the x87/SSE control words at their defaults.
  */
+#include "context.h"
+
 	.text
-	.global rt_switch, rt_switch_restore, rt_task_trampoline
-	.type rt_switch, @function
-rt_switch:
-	pushq %rbp
-	pushq %rbx
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
-	movq %rsp, (%rdi)
-	movq %rsi, %rsp
-rt_switch_restore:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
-	ret
-	.size rt_switch, . - rt_switch
+	.global rt_context_switch, rt_context_load, rt_mcall, rt_systemstack_call
+	.global rt_task_trampoline, rt_kill_trampoline
 
 /*
- * A new task's first context "returns" here (see task_init_stack in
- * task.c), with %rsp 8 below a 16-byte boundary like any function entry
- * and a zero return address above it. A zero %rbp ends backtraces.
+ * rt_context_switch(struct rt_context *save, const struct rt_context *load)
+ *   Saves the caller's context in *save, then continues *load. Returns
+ *   (to the caller, through *save) when someone continues *save.
+ */
+	.type rt_context_switch, @function
+rt_context_switch:
+	movq (%rsp), %rax             /* our return address: where save continues */
+	leaq 8(%rsp), %rcx            /* the caller's %rsp after we return */
+	movq %rcx, CTX_RSP(%rdi)
+	movq %rax, CTX_RIP(%rdi)
+	movq %rbx, CTX_RBX(%rdi)
+	movq %rbp, CTX_RBP(%rdi)
+	movq %r12, CTX_R12(%rdi)
+	movq %r13, CTX_R13(%rdi)
+	movq %r14, CTX_R14(%rdi)
+	movq %r15, CTX_R15(%rdi)
+	movq %rsi, %rdi
+	/* fall through */
+
+/*
+ * rt_context_load(const struct rt_context *ctx): continues ctx. Never returns.
+ */
+	.type rt_context_load, @function
+rt_context_load:
+	movq CTX_RBX(%rdi), %rbx
+	movq CTX_RBP(%rdi), %rbp
+	movq CTX_R12(%rdi), %r12
+	movq CTX_R13(%rdi), %r13
+	movq CTX_R14(%rdi), %r14
+	movq CTX_R15(%rdi), %r15
+	movq CTX_RSP(%rdi), %rsp
+	xorl %eax, %eax
+	jmpq *CTX_RIP(%rdi)
+	.size rt_context_switch, . - rt_context_switch
+
+/*
+ * rt_mcall(struct rt_context *save, void (*fn)(void *), void *arg, uintptr_t top)
+ *   Saves the caller's context in *save (as rt_context_switch does), then
+ *   calls fn(arg) on the runtime stack whose top is `top` (16-aligned).
+ *   fn never returns: it continues some context. The runtime stack, while
+ *   fn runs:
+ *
+ *       top - 8    the saved rip     } a frame for backtraces: fn's caller
+ *       top - 16   the saved rbp     } is the task that called rt_mcall
+ *       top - 24   fn's return address (ud2 below: fn must not return)
+ */
+	.type rt_mcall, @function
+rt_mcall:
+	movq (%rsp), %rax
+	leaq 8(%rsp), %r8
+	movq %r8, CTX_RSP(%rdi)
+	movq %rax, CTX_RIP(%rdi)
+	movq %rbx, CTX_RBX(%rdi)
+	movq %rbp, CTX_RBP(%rdi)
+	movq %r12, CTX_R12(%rdi)
+	movq %r13, CTX_R13(%rdi)
+	movq %r14, CTX_R14(%rdi)
+	movq %r15, CTX_R15(%rdi)
+	movq %rcx, %rsp
+	pushq %rax
+	pushq %rbp
+	movq %rsp, %rbp
+	movq %rdx, %rdi
+	call *%rsi
+	ud2
+	.size rt_mcall, . - rt_mcall
+
+/*
+ * uint64_t rt_systemstack_call(uint64_t (*fn)(void *), void *arg, uintptr_t top)
+ *   Calls fn(arg) on the runtime stack whose top is `top` and returns its
+ *   value, back on the caller's stack. The callee-saved registers are the
+ *   caller's all along (fn preserves them), so nothing needs saving but
+ *   the caller's %rsp. The runtime stack, while fn runs:
+ *
+ *       top - 8    the caller's %rsp
+ *       top - 16   our return address   } a frame for backtraces: fn's
+ *       top - 24   the caller's %rbp    } caller is the caller of this
+ *       top - 32   (alignment)
+ */
+	.type rt_systemstack_call, @function
+rt_systemstack_call:
+	movq %rsp, %rax
+	movq %rdx, %rsp
+	pushq %rax
+	pushq (%rax)
+	pushq %rbp
+	movq %rsp, %rbp
+	subq $8, %rsp
+	movq %rdi, %rcx
+	movq %rsi, %rdi
+	call *%rcx
+	leave                         /* %rsp = top - 16, %rbp = the caller's */
+	movq 8(%rsp), %rsp            /* back on the caller's stack, at our return address */
+	ret
+	.size rt_systemstack_call, . - rt_systemstack_call
+
+/*
+ * A new task's context continues here, with %rsp = its stack's top - 8
+ * (as at any function entry) and nothing written on the stack yet: the
+ * zero words above are the stack's own (stacks are mapped zeroed). A zero
+ * %rbp ends backtraces.
  */
 	.type rt_task_trampoline, @function
 rt_task_trampoline:
 	xorl %ebp, %ebp
 	pushq %rbp
+	movq %rsp, %rbp
 	call rt_task_main
 	ud2
 	.size rt_task_trampoline, . - rt_task_trampoline
+
+/*
+ * The fault path resumes a task that must die here, on the runtime stack
+ * (%rsp = its top), with the task in %rdi: the dying task's stack is not
+ * touched again, and the work of killing it (its records, its stack, the
+ * next task) is done as ordinary code rather than in the fault handler.
+ */
+	.type rt_kill_trampoline, @function
+rt_kill_trampoline:
+	xorl %ebp, %ebp
+	pushq %rbp                    /* a zero return address */
+	pushq %rbp                    /* and a zero frame link: backtraces end here */
+	movq %rsp, %rbp
+	call rt_task_killed
+	ud2
+	.size rt_kill_trampoline, . - rt_kill_trampoline
 	.section .note.GNU-stack, "", @progbits

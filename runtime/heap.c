@@ -416,9 +416,7 @@ static void *large_alloc(size_t size)
 	return p;
 }
 
-/* Returns `size` zeroed bytes, 16-byte aligned, or NULL when the platform
- * has no pages left. Size 0 gets a unique pointer, as from size 1. */
-void *rt_alloc(size_t size)
+static void *heap_alloc(size_t size)
 {
 	if (!heap.ready)
 		rt_fatal("rt_alloc called before heap_init");
@@ -433,10 +431,7 @@ void *rt_alloc(size_t size)
 	return p;
 }
 
-/* Takes back an object rt_alloc returned; NULL is ignored. A pointer the
- * heap did not hand out, or has taken back, goes to heap_error_hook and
- * changes nothing. */
-void rt_free(void *p)
+static void heap_free(void *p)
 {
 	if (!p)
 		return;
@@ -496,6 +491,41 @@ void rt_free(void *p)
 }
 
 /* The live small-object span holding p (after a table lookup), or NULL. */
+/*
+ * The heap is runtime state: called from a task, its work runs on the
+ * runtime stack (rt_systemstack; task.c's invariant 1), so a stack move
+ * never finds it half-way, and the memory it takes from the platform never
+ * races the fault path's. The heap's unit test links the heap alone:
+ * without the scheduler (a weak reference), it runs where it is called.
+ */
+uint64_t rt_systemstack(uint64_t (*fn)(void *), void *arg) __attribute__((weak));
+
+static uint64_t alloc_sys(void *arg) { return (uint64_t)heap_alloc(*(size_t *)arg); }
+
+static uint64_t free_sys(void *p)
+{
+	heap_free(p);
+	return 0;
+}
+
+/* Returns `size` zeroed bytes, 16-byte aligned, or NULL when the platform
+ * has no pages left. Size 0 gets a unique pointer, as from size 1. */
+void *rt_alloc(size_t size)
+{
+	return rt_systemstack ? (void *)rt_systemstack(alloc_sys, &size) : heap_alloc(size);
+}
+
+/* Takes back an object rt_alloc returned; NULL is ignored. A pointer the
+ * heap did not hand out, or has taken back, goes to heap_error_hook and
+ * changes nothing. */
+void rt_free(void *p)
+{
+	if (rt_systemstack)
+		rt_systemstack(free_sys, p);
+	else
+		heap_free(p);
+}
+
 static struct span *span_of(const void *p, struct run **rp)
 {
 	struct run *r = run_find((uintptr_t)p);

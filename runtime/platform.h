@@ -30,6 +30,15 @@ int plat_commit(uintptr_t addr, size_t bytes);
  * (to a pool: the physical pages are reused, the addresses never). [fault-safe] */
 void plat_decommit(uintptr_t addr, size_t bytes);
 
+/* The runtime's own stack (Go's g0 stack), one per CPU: `bytes` mapped
+ * and never moving, with an unmapped guard below. Returns its top
+ * (16-byte aligned), or 0. Called once. */
+uintptr_t plat_runtime_stack(size_t bytes);
+
+/* True if pc is in the program's own code (not a library's, not data):
+ * the code bytes there can be read. [fault-safe] */
+int plat_program_text(uintptr_t pc);
+
 /* For closure trampolines: maps code_page (one page of code, never
  * written) again at a fresh address, read-only and executable, and a fresh
  * zeroed page right after it, readable and writable, never executable.

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "context.h"
+
 #define RT_STACK_MIN 4096UL              /* a task's first stack: one page */
 /* Unmapped VA below every stack. Code built with -fstack-clash-protection
  * touches the stack at least every 4 KiB, so 16 KiB is four probes' worth. */
@@ -20,6 +22,24 @@
 #define RT_STACK_REGION (16UL << 40)     /* VA reserved for all stacks, ever */
 
 typedef uint64_t (*rt_func)(uint64_t arg);
+
+/*
+ * Memory from alloca on a task stack, cleared up to its 16-byte rounding.
+ * The mover takes a stack word for a pointer when its value is inside the
+ * stack; a word that is half data (the last bytes of an odd-sized buffer)
+ * and half leftovers of an old pointer would look like one, and its upper
+ * bytes would change when the stack moves. Cleared memory has no
+ * leftovers. Code that runs in tasks is built with
+ * -ftrivial-auto-var-init=zero for the same reason (locals, padding, VLAs);
+ * alloca is the one allocation that flag does not clear.
+ */
+#define RT_ALLOCA(n)                                                          \
+	({                                                                    \
+		size_t rt_alloca_n_ = ((size_t)(n) + 15) & ~(size_t)15;       \
+		void *rt_alloca_p_ = __builtin_alloca(rt_alloca_n_);          \
+		__builtin_memset(rt_alloca_p_, 0, rt_alloca_n_);              \
+		rt_alloca_p_;                                                 \
+	})
 struct rt_defer_frame;
 struct rt_panic;
 
@@ -39,7 +59,7 @@ struct rt_task {
 	enum rt_task_state state;
 	enum rt_exit_kind exit_kind;
 	uint64_t exit_value;
-	uintptr_t saved_rsp;       /* while not running: its callee-saved registers are there */
+	struct rt_context ctx;     /* while not running: where and how it continues */
 	uintptr_t stack_lo, stack_hi; /* the mapped stack; the guard is below stack_lo */
 	rt_func fn;
 	uint64_t arg;
@@ -48,12 +68,12 @@ struct rt_task {
 	struct rt_task *next;      /* run queue or wait queue link */
 	struct rt_task *all_next;  /* every task not yet reaped, newest first */
 	struct rt_task *all_prev;
-	struct rt_task *joiner;    /* a task parked in rt_join on this one */
+	struct rt_task *joiners;   /* tasks parked in rt_join on this one, linked through next */
 	void *wait_elem;           /* channel element pointer while parked (may point into its stack) */
 	struct rt_defer_frame *defer_frames; /* while not running: its innermost deferring frame */
 	struct rt_panic *panic;    /* the newest panic under way, in this task's stack */
 	uint64_t wait_ok;
-	char kill_reason[64];      /* why it was killed; sized so the record fits 256 bytes */
+	char kill_reason[64];      /* why it was killed */
 };
 
 /* ---- tasks ---- */
@@ -93,6 +113,12 @@ struct rt_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t rip;
+	/* Other places the interrupted code may keep a stack address in: the
+	 * 8-byte lanes of the vector registers in the Linux port's signal frame
+	 * (xmm, and the ymm/zmm upper parts when present). None on bare metal,
+	 * where tasks use general registers only. Adjusted like registers. */
+	uint64_t *lanes[256];
+	unsigned nlanes;
 };
 
 enum rt_fault_action {
@@ -105,10 +131,18 @@ enum rt_fault_kind { RT_FAULT_PAGE, RT_FAULT_DIVIDE, RT_FAULT_OTHER };
 enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_fault_kind kind,
 			      const char *what);
 
-/* ---- internals shared by runtime files ---- */
-bool rt_stack_alloc(struct rt_task *t, size_t size);
-void rt_stack_free(struct rt_task *t);
-void rt_stack_maybe_shrink(struct rt_task *t);
+/*
+ * The move-stress switch (Go's GODEBUG maymorestack=mayMoreStackMove, but
+ * at any instruction): when rt_stress_moves is on, the platform calls
+ * rt_stress_tick from a timer interrupt or signal with the interrupted
+ * context. If a task's own code was running there (not the runtime, not
+ * code outside the program such as libc), its stack moves, grown or
+ * shrunk at random; *regs is adjusted. Returns true if it moved.
+ */
+extern bool rt_stress_moves;
+bool rt_stress_tick(struct rt_regs *regs);
+
+/* ---- for the platform's fault reports and the shell ---- */
 bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap);
 uint64_t rt_stack_high_water(struct rt_task *t);
 void rt_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,41 +1,71 @@
 /*
- * task.c: tasks and the cooperative scheduler.
+ * task.c: tasks and the cooperative scheduler, after Go's runtime/proc.go.
  *
  * One CPU, no preemption: a task runs until it yields, parks (waits on a
- * channel or a join) or exits. Switches go straight from task to task; the
- * scheduler context ("g0", the caller of rt_run: the shell, or a test's
- * main) runs only when no task is runnable. Whoever resumes after a switch
- * finishes the previous task's business (finish_switch): frees the stack
- * of a task that exited, or shrinks the stack of one that stopped using
- * less than a quarter of it. A stack can only be freed or moved while
- * nothing runs on it, which is exactly then.
+ * channel or a join) or exits. Three kinds of stack are in play:
+ *
+ *     task stacks      grow and shrink by moving (stack*.c); a task's own
+ *                      code runs there, and the runtime's thin entry points
+ *     the runtime      one per CPU, fixed (Go's g0 stack): the scheduler,
+ *     stack            the heap, channels, spawning and killing run here
+ *     the host stack   whoever called rt_run or rt_join from outside any
+ *                      task (the shell, a test's main); it never moves
+ *
+ * The invariants every stack move relies on (stackmove.c checks the
+ * first two where it can, the fuzzer and the move-stress mode test them):
+ *   1. A task's stack moves only while that task's own code runs (a fault
+ *      in its guard) or while it is not running and the runtime, on the
+ *      runtime stack, shrinks it. Never while code holds an address in
+ *      another task's stack or a half-updated runtime structure: all such
+ *      code runs on the runtime stack, which never moves, through
+ *      rt_systemstack (returns to the task) or rt_mcall (leaves it).
+ *   2. A switch writes nothing on a task stack: the context is saved in
+ *      the task record (context.S), so the only instruction of a switch
+ *      that can fault is the `call` into it, before anything has changed.
+ *   3. The scheduler's state (queues, states, `current`) changes only on
+ *      the runtime stack or in the host context.
+ *   4. While a task's code runs, the runtime stack holds nothing: every
+ *      rt_mcall abandons it, every rt_systemstack returns from it.
+ *
+ * Per-CPU state lives in struct rt_cpu, one place for SMP to multiply.
  */
+#include "context.h"
 #include "defer.h"
 #include "heap.h"
+#include "internal.h"
 #include "panic.h"
-#include "rt.h"
 #include "platform.h"
+#include "rt.h"
 
 #include "format.h"
 #include "kstring.h"
 
-void rt_switch(uintptr_t *save_rsp, uintptr_t load_rsp);
-void rt_task_trampoline(void);
-void rt_task_main(void);
+/* What each CPU has of its own. */
+struct rt_cpu {
+	struct rt_task *current;          /* NULL: the host context runs */
+	struct rt_context host;           /* the host context while a task runs */
+	struct rt_defer_frame *host_defers; /* its deferring frames meanwhile */
+	struct rt_task *host_waits_for;   /* rt_join from the host: come back when it is done */
+	uintptr_t stack_lo, stack_top;    /* the runtime stack */
+};
 
+static struct rt_cpu cpu0;
+static struct rt_cpu *this_cpu(void) { return &cpu0; }
+
+/* What all CPUs share. */
 static struct {
-	struct rt_task *current;          /* NULL: the scheduler context runs */
 	struct rt_task *runq_head, *runq_tail;
-	struct rt_task *prev;             /* who switched to us: see finish_switch */
 	struct rt_task *all;
-	uintptr_t g0_rsp;
-	struct rt_defer_frame *g0_defers;   /* deferring frames of the scheduler context */
 	uint64_t next_id;
 	uint64_t spawned, live;
 	bool ready;
 } sched;
 
-/* Prints through the platform's console; safe on the fault path (a 512-byte frame). */
+/* The runtime stack's size: the scheduler, the heap and a fault report's
+ * formatting, with room to spare (measured use is under 8 KiB). */
+#define RUNTIME_STACK (64UL << 10)
+
+/* Prints through the platform's console (a 512-byte frame). */
 void rt_print(const char *fmt, ...)
 {
 	char buf[512];
@@ -46,8 +76,14 @@ void rt_print(const char *fmt, ...)
 	plat_write(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-struct rt_task *rt_current(void) { return sched.current; }
+struct rt_task *rt_current(void) { return this_cpu()->current; }
 struct rt_task *rt_tasks(void) { return sched.all; }
+
+bool rt_on_runtime_stack(uintptr_t sp)
+{
+	struct rt_cpu *c = this_cpu();
+	return sp >= c->stack_lo && sp < c->stack_top;
+}
 
 static void runq_push(struct rt_task *t)
 {
@@ -71,69 +107,189 @@ static struct rt_task *runq_pop(void)
 	return t;
 }
 
-/* Sets up the stack system and the heap. Call once before anything else. */
+/* Sets up the runtime stack and the heap. Call once before anything else. */
 void rt_init(void)
 {
 	if (sched.ready)
 		return;
+	struct rt_cpu *c = this_cpu();
+	size_t bytes = RUNTIME_STACK;
+	c->stack_top = plat_runtime_stack(bytes);
+	if (!c->stack_top)
+		rt_fatal("rt_init: no memory for the runtime stack");
+	c->stack_lo = c->stack_top - bytes;
 	heap_init();
 	sched.next_id = 1;
 	sched.ready = true;
 }
 
-/* Runs on the new side of every switch: settles the task we left. */
-static void finish_switch(void)
+/*
+ * Runs fn(arg) on the runtime stack and returns its value: from a task,
+ * on the runtime stack; from the host context or the runtime stack itself,
+ * right here (neither moves). Every runtime entry point that changes
+ * runtime state goes through here (invariant 1).
+ */
+uint64_t rt_systemstack(uint64_t (*fn)(void *), void *arg)
 {
-	struct rt_task *p = sched.prev;
-	sched.prev = NULL;
-	if (!p)
-		return;
-	if (p->state == RT_DONE)
-		rt_stack_free(p);
-	else
-		rt_stack_maybe_shrink(p);
+	struct rt_cpu *c = this_cpu();
+	if (!c->current || rt_on_runtime_stack((uintptr_t)__builtin_frame_address(0)))
+		return fn(arg);
+	return rt_systemstack_call(fn, arg, c->stack_top);
 }
 
-/* Switches from the current context to next (NULL: the scheduler context). */
-static void switch_to(struct rt_task *next)
+/* ---- switching: everything below `mcall` runs on the runtime stack ---- */
+
+/* Continues the next runnable task, or the host context if none is (or
+ * the task the host joins is done). On the runtime stack. */
+static _Noreturn void schedule(void)
 {
-	struct rt_task *prev = sched.current;
-	uintptr_t *save = prev ? &prev->saved_rsp : &sched.g0_rsp;
-	uintptr_t load = next ? next->saved_rsp : sched.g0_rsp;
-	if (next == prev)
-		return;
-	sched.prev = prev;
-	sched.current = next;
-	if (next)
-		next->state = RT_RUNNING;
-	/* Each context has its own chain of deferring frames. */
-	*(prev ? &prev->defer_frames : &sched.g0_defers) = rt_defer_frames;
-	rt_defer_frames = next ? next->defer_frames : sched.g0_defers;
-	rt_switch(save, load);
-	finish_switch();
+	struct rt_cpu *c = this_cpu();
+	struct rt_task *next = NULL;
+	if (!c->host_waits_for || c->host_waits_for->state != RT_DONE)
+		next = runq_pop();
+	c->current = next;
+	if (!next) {
+		rt_defer_frames = c->host_defers;
+		rt_context_load(&c->host);
+	}
+	next->state = RT_RUNNING;
+	rt_defer_frames = next->defer_frames;
+	rt_context_load(&next->ctx);
 }
 
-/* First code a new task runs, on its own stack (from rt_task_trampoline). */
-void rt_task_main(void)
+/* Leaves the running task t (on the runtime stack now): keeps its records. */
+static void leave(struct rt_task *t)
 {
-	finish_switch();
-	struct rt_task *t = sched.current;
-	rt_exit(t->fn(t->arg));
+	t->defer_frames = rt_defer_frames;
+}
+
+/* Leaves the running task for fn(arg) on the runtime stack (invariant 2).
+ * From task code only: the runtime stack must be empty (invariant 4). */
+static void mcall(void (*fn)(void *), void *arg)
+{
+	struct rt_cpu *c = this_cpu();
+	if (rt_on_runtime_stack((uintptr_t)__builtin_frame_address(0)))
+		rt_fatal("a task switch was asked for on the runtime stack");
+	rt_mcall(&c->current->ctx, fn, arg, c->stack_top);
+}
+
+/* Marks t finished and wakes every task joining it. On the runtime stack. */
+static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t value)
+{
+	rt_defers_drop(&t->defer_frames); /* killed with deferred calls pending: they never run */
+	t->state = RT_DONE;
+	t->exit_kind = kind;
+	t->exit_value = value;
+	sched.live--;
+	struct rt_task *j = t->joiners, *jn;
+	t->joiners = NULL;
+	for (; j; j = jn) {
+		jn = j->next;
+		rt_ready(j);
+	}
+	rt_stack_free(t);
+}
+
+static void yield_m(void *arg)
+{
+	struct rt_task *t = rt_current();
+	(void)arg;
+	leave(t);
+	t->state = RT_RUNNABLE;
+	rt_stack_maybe_shrink(t);
+	runq_push(t);
+	schedule();
+}
+
+struct park_req {
+	bool (*commit)(struct rt_task *self, void *arg);
+	void *arg;
+};
+
+static void park_m(void *arg)
+{
+	struct park_req *req = arg; /* in the parking task's stack: it does not move before commit */
+	struct rt_task *t = rt_current();
+	leave(t);
+	t->state = RT_PARKED;
+	if (req->commit && !req->commit(t, req->arg)) {
+		t->state = RT_RUNNING; /* no need to wait after all */
+		rt_context_load(&t->ctx);
+	}
+	rt_stack_maybe_shrink(t);
+	schedule();
+}
+
+static void exit_m(void *arg)
+{
+	struct rt_task *t = rt_current();
+	leave(t);
+	finish_task(t, RT_EXIT_RETURNED, *(uint64_t *)arg);
+	schedule();
+}
+
+static void kill_self_m(void *arg)
+{
+	struct rt_task *t = rt_current();
+	leave(t);
+	ksnprintf(t->kill_reason, sizeof t->kill_reason, "panic: %s", (const char *)arg);
+	finish_task(t, RT_EXIT_KILLED, 0);
+	schedule();
 }
 
 /*
- * A new task's stack holds a context for rt_switch to pop: six zero
- * registers and rt_task_trampoline as the return address, with a zero
- * word above it to end backtraces.
+ * Where the fault path sends a task it killed (context.S's
+ * rt_kill_trampoline, on the runtime stack): settles it and runs the next.
  */
-static void task_init_stack(struct rt_task *t)
+_Noreturn void rt_task_killed(struct rt_task *t)
 {
-	uint64_t *sp = (uint64_t *)t->stack_hi;
-	*--sp = 0;
-	*--sp = (uint64_t)rt_task_trampoline;
-	for (int i = 0; i < 6; i++)
-		*--sp = 0;
-	t->saved_rsp = (uintptr_t)sp;
+	leave(t);
+	finish_task(t, RT_EXIT_KILLED, 0);
+	schedule();
+}
+
+/* First code a new task runs, on its own stack (from rt_task_trampoline). */
+_Noreturn void rt_task_main(void)
+{
+	struct rt_task *t = rt_current();
+	rt_exit(t->fn(t->arg));
+}
+
+/* ---- the API ---- */
+
+struct spawn_req {
+	rt_func fn;
+	uint64_t arg;
+	const char *name;
+};
+
+static uint64_t spawn_sys(void *arg)
+{
+	struct spawn_req *req = arg;
+	struct rt_task *t = rt_alloc(sizeof *t);
+	if (!t)
+		return 0;
+	t->fn = req->fn;
+	t->arg = req->arg;
+	t->name = req->name ? req->name : "task";
+	if (!rt_stack_alloc(t, RT_STACK_MIN)) {
+		rt_free(t);
+		return 0;
+	}
+	t->id = sched.next_id++;
+	/* The first context: rt_task_trampoline with %rsp as at a function
+	 * entry. Nothing is written on the stack (invariant 2). */
+	t->ctx.rsp = t->stack_hi - 8;
+	t->ctx.rip = (uint64_t)rt_task_trampoline;
+	t->all_next = sched.all;
+	if (sched.all)
+		sched.all->all_prev = t;
+	sched.all = t;
+	sched.spawned++;
+	sched.live++;
+	t->state = RT_RUNNABLE;
+	runq_push(t);
+	return (uint64_t)t;
 }
 
 /*
@@ -143,49 +299,34 @@ static void task_init_stack(struct rt_task *t)
 struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 {
 	rt_init();
-	struct rt_task *t = rt_alloc(sizeof *t);
-	if (!t)
-		return NULL;
-	t->id = sched.next_id++;
-	t->fn = fn;
-	t->arg = arg;
-	t->name = name ? name : "task";
-	if (!rt_stack_alloc(t, RT_STACK_MIN)) {
-		rt_free(t);
-		return NULL;
-	}
-	task_init_stack(t);
-	t->all_next = sched.all;
-	if (sched.all)
-		sched.all->all_prev = t;
-	sched.all = t;
-	sched.spawned++;
-	sched.live++;
-	t->state = RT_RUNNABLE;
-	runq_push(t);
-	return t;
+	struct spawn_req req = { fn, arg, name };
+	return (struct rt_task *)rt_systemstack(spawn_sys, &req);
 }
 
 /* Lets every other runnable task run once; returns at once if there is none. */
 void rt_yield(void)
 {
-	struct rt_task *cur = sched.current;
+	struct rt_task *cur = rt_current();
 	if (!cur || !sched.runq_head)
 		return;
-	cur->state = RT_RUNNABLE;
-	runq_push(cur);
-	switch_to(runq_pop());
+	mcall(yield_m, NULL);
 }
 
-/* The current task waits until someone calls rt_ready on it. */
-void rt_park(void)
+/*
+ * The current task waits until someone calls rt_ready on it. commit, if
+ * not NULL, runs on the runtime stack once the task has left: it puts the
+ * task where its waker will find it, or returns false if there is no need
+ * to wait after all (Go's gopark with its unlockf).
+ */
+void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg)
 {
-	struct rt_task *cur = sched.current;
-	if (!cur)
+	struct park_req req = { commit, arg };
+	if (!rt_current())
 		return;
-	cur->state = RT_PARKED;
-	switch_to(runq_pop());
+	mcall(park_m, &req);
 }
+
+void rt_park(void) { rt_park_on(NULL, NULL); }
 
 /* Makes a parked task runnable again. */
 void rt_ready(struct rt_task *t)
@@ -196,38 +337,20 @@ void rt_ready(struct rt_task *t)
 	runq_push(t);
 }
 
-/* Marks t finished and wakes its joiner; its stack is freed after the switch. */
-static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t value)
-{
-	if (t == sched.current) /* killed with deferred calls pending: they never run */
-		rt_defers_drop(&rt_defer_frames);
-	t->state = RT_DONE;
-	t->exit_kind = kind;
-	t->exit_value = value;
-	sched.live--;
-	if (t->joiner)
-		rt_ready(t->joiner);
-}
-
-/* Ends the current task with a value for its joiner. */
+/* Ends the current task with a value for its joiners. */
 _Noreturn void rt_exit(uint64_t value)
 {
-	finish_task(sched.current, RT_EXIT_RETURNED, value);
-	switch_to(runq_pop());
-	for (;;) /* nothing ever switches back to a finished task */
-		;
+	mcall(exit_m, &value);
+	__builtin_unreachable(); /* nothing ever continues a finished task */
 }
 
 /* Ends the current task as killed (an unrecovered panic); the others go on. */
 _Noreturn void rt_kill_self(const char *reason)
 {
-	struct rt_task *t = sched.current;
+	struct rt_task *t = rt_current();
 	rt_print("runtime: task %lu (%s) killed: %s; the other tasks go on\n", t->id, t->name, reason);
-	ksnprintf(t->kill_reason, sizeof t->kill_reason, "panic: %s", reason);
-	finish_task(t, RT_EXIT_KILLED, 0);
-	switch_to(runq_pop());
-	for (;;)
-		;
+	mcall(kill_self_m, (void *)reason);
+	__builtin_unreachable();
 }
 
 /* A runtime error found by the runtime itself (a send on a closed channel): Go panics. */
@@ -237,45 +360,58 @@ _Noreturn void rt_die(const char *panic_msg)
 }
 
 /*
- * Kills the current task from the fault path: *regs becomes the context of
- * the task (or scheduler) that runs next, resumed at rt_switch_restore.
- * Touches nothing on the dying task's stack.
+ * From the fault path: makes *regs continue at rt_kill_trampoline on the
+ * runtime stack, which settles t there. Touches nothing on t's stack and
+ * changes no runtime state itself.
  */
-void rt_kill_current(struct rt_regs *regs)
+void rt_kill_from_fault(struct rt_task *t, struct rt_regs *regs)
 {
-	extern char rt_switch_restore[];
-	struct rt_task *t = sched.current, *next = runq_pop();
-	finish_task(t, RT_EXIT_KILLED, 0);
-	sched.prev = t;
-	sched.current = next;
-	if (next)
+	regs->rsp = this_cpu()->stack_top;
+	regs->rip = (uint64_t)rt_kill_trampoline;
+	regs->rdi = (uint64_t)t;
+	regs->rbp = 0;
+}
+
+static bool join_commit(struct rt_task *self, void *arg)
+{
+	struct rt_task *t = arg;
+	if (t->state == RT_DONE)
+		return false;
+	self->next = t->joiners;
+	t->joiners = self;
+	return true;
+}
+
+/* The host context runs tasks until t is done or nothing can run. */
+static void host_run(struct rt_task *t)
+{
+	struct rt_cpu *c = this_cpu();
+	c->host_waits_for = t;
+	while (!(t && t->state == RT_DONE) && sched.runq_head) {
+		struct rt_task *next = runq_pop();
+		c->host_defers = rt_defer_frames;
+		c->current = next;
 		next->state = RT_RUNNING;
-	rt_defer_frames = next ? next->defer_frames : sched.g0_defers;
-	regs->rsp = next ? next->saved_rsp : sched.g0_rsp;
-	regs->rip = (uint64_t)rt_switch_restore;
+		rt_defer_frames = next->defer_frames;
+		rt_context_switch(&c->host, &next->ctx);
+	}
+	c->host_waits_for = NULL;
 }
 
 /*
  * Waits for t to finish; stores its value. Returns how it ended
  * (RT_EXIT_KILLED if it died of a fault). From outside any task, runs the
- * scheduler until t is done. Does not reap t.
+ * scheduler until t is done. Any number of tasks may join one task. Does
+ * not reap t.
  */
 enum rt_exit_kind rt_join(struct rt_task *t, uint64_t *value)
 {
-	struct rt_task *cur = sched.current;
+	struct rt_task *cur = rt_current();
 	if (cur && cur != t) {
-		while (t->state != RT_DONE) {
-			t->joiner = cur;
-			rt_park();
-		}
-		t->joiner = NULL;
+		while (t->state != RT_DONE)
+			rt_park_on(join_commit, t);
 	} else if (!cur) {
-		while (t->state != RT_DONE) {
-			struct rt_task *next = runq_pop();
-			if (!next)
-				break; /* deadlock: t waits for something nobody will do */
-			switch_to(next);
-		}
+		host_run(t);
 	}
 	if (value)
 		*value = t->exit_value;
@@ -285,16 +421,13 @@ enum rt_exit_kind rt_join(struct rt_task *t, uint64_t *value)
 /* From outside tasks: runs tasks until none is runnable. */
 void rt_run(void)
 {
-	struct rt_task *next;
-	while (!sched.current && (next = runq_pop()))
-		switch_to(next);
+	if (!rt_current())
+		host_run(NULL);
 }
 
-/* Forgets a finished task: unlinks and frees its record. O(1). */
-void rt_reap(struct rt_task *t)
+static uint64_t reap_sys(void *arg)
 {
-	if (t->state != RT_DONE)
-		return;
+	struct rt_task *t = arg;
 	if (t->all_prev)
 		t->all_prev->all_next = t->all_next;
 	else
@@ -302,6 +435,14 @@ void rt_reap(struct rt_task *t)
 	if (t->all_next)
 		t->all_next->all_prev = t->all_prev;
 	rt_free(t);
+	return 0;
+}
+
+/* Forgets a finished task: unlinks and frees its record. O(1). */
+void rt_reap(struct rt_task *t)
+{
+	if (t->state == RT_DONE)
+		rt_systemstack(reap_sys, t);
 }
 
 struct rt_task *rt_task_by_id(uint64_t id)

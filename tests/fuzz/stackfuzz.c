@@ -151,7 +151,7 @@ __attribute__((noinline)) static uint64_t recurse(struct worker *w, struct frame
 						  uint64_t *acc)
 {
 	struct frame me = { up, depth, frame_check(seed, depth), NULL, pad_len(seed, depth) };
-	me.pad = __builtin_alloca(me.padlen + 1);
+	me.pad = RT_ALLOCA(me.padlen);
 	for (uint64_t i = 0; i < me.padlen; i++)
 		me.pad[i] = pad_byte(seed, depth, i);
 	uint64_t below;

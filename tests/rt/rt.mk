@@ -8,13 +8,10 @@
 
 RT_HOST_CFLAGS := -std=gnu11 -g -O2 -fno-pie -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
-	-fcf-protection=none -fsanitize=undefined -fno-sanitize-recover=all \
+	-fcf-protection=none -ftrivial-auto-var-init=zero -fsanitize=undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Iruntime -Ikernel -Ihost -Itests/unit -Itests/rt -Itests/fuzz
 RT_HOST_LDFLAGS := -no-pie -fsanitize=undefined
-RT_SOURCES := runtime/task.c runtime/stack.c runtime/heap.c runtime/chan.c runtime/closure.c \
-	runtime/defer.c runtime/panic.c runtime/switch.S runtime/closure_stubs.S runtime/defer_tramp.S \
-	runtime/panic_switch.S \
-	host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c tests/fuzz/stackfuzz.c twins/defer.c twins/panic.c twins/closure.c
+RT_SOURCES := $(RUNTIME_SRC) host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c tests/fuzz/stackfuzz.c twins/defer.c twins/panic.c twins/closure.c
 RT_TESTS := stack chan closure defer panic fuzz
 RT_BINS := $(RT_TESTS:%=$(B)/rt/test_%)
 RT_HEADERS := $(wildcard runtime/*.h host/*.h kernel/*.h tests/unit/*.h tests/rt/*.h twins/*.h)

@@ -1,0 +1,279 @@
+/*
+ * stack.c: task stacks: where their addresses come from, their memory,
+ * and the record of the ranges they left (compare Go's runtime/stack.go,
+ * stackalloc and stackfree). Moving a stack is stackmove.c; deciding what
+ * a fault means is stackfault.c.
+ *
+ * Invariants:
+ *   - Every task stack is [lo, hi), mapped, with RT_STACK_GUARD bytes of
+ *     unmapped address space below lo that belong to it alone. Code built
+ *     with -fstack-clash-protection touches every page on the way down, so
+ *     running out of stack always faults inside that guard first.
+ *   - Stacks are powers of two from RT_STACK_MIN (one page) to the limit.
+ *   - Stack addresses are handed out upwards and never reused: a pointer
+ *     into a stack that moved or died faults instead of reading someone
+ *     else's data, and the retired ring says whose stack it was.
+ *   - A stack and its guard lie inside one "window": the addresses whose
+ *     low 32 bits are in [2^30, 3 * 2^30). The mover takes any word whose
+ *     value is inside a stack for a pointer (C has no stack maps); the
+ *     windows make sure ordinary data never is one:
+ *
+ *       63        47        31 30              0
+ *       +---------+---------+-+-----------------+
+ *       | region  | region  |01 or 10| any     |   low half: 0x4000_0000
+ *       +---------+---------+-+-----------------+   to 0xbfff_ffff
+ *
+ *     A small integer, or a pair of int32 (|x| < 2^30 each), has a low half
+ *     near 0 or near 2^32, never in the window; a quad of int16 (|x| <
+ *     2^14) has bits 16..31 small, and the window's are at least 0x4000 in
+ *     magnitude; eight int8 (|x| < 64) the same in bits 24..31. The region's
+ *     top bits do the rest (platform: 0x0000_1xxx_xxxx_xxxx on Linux,
+ *     0xffff_cxxx_xxxx_xxxx on bare metal): no printable text (byte 7 is 0
+ *     or 0xff), no double of everyday magnitude (the exponent is 0 or
+ *     0x7ff), no small 64-bit integer. docs/stack-moves.md measures it.
+ *
+ *   stack region (grows up) ------------------------------------------>
+ *   | unused | guard | stack 1 | guard | stack 2 | ... | unused | guard | ...
+ *   |<-- low half 0 .. 2^30 -->|  window      ...      |<- 3*2^30 .. 2^32 ->|
+ */
+#include "closure.h"
+#include "defer.h"
+#include "internal.h"
+#include "panic.h"
+#include "platform.h"
+#include "rt.h"
+
+#include "format.h"
+#include "kstring.h"
+
+#define WINDOW_LO (1UL << 30)   /* low 32 bits of every stack byte: >= this */
+#define WINDOW_HI (3UL << 30)   /* and < this */
+/* Every stack's top is a multiple of this, so every move changes an
+ * adjusted word by a multiple of it: the low 16 bits of a word are never
+ * changed. A word that is part data, part a stale pointer's upper bytes
+ * (the tail of a char array over an old frame) keeps its data bytes. */
+#define TOP_ALIGN (64UL << 10)
+
+uint64_t rt_stack_limit = RT_STACK_LIMIT_DEFAULT;
+bool rt_trace_moves;
+uint64_t rt_stack_committed;
+
+_Static_assert(RT_STACK_LIMIT_MAX + RT_STACK_GUARD <= WINDOW_HI - WINDOW_LO,
+	       "the largest stack and its guard must fit in one window");
+
+/* Sets the stack limit; 0, or -1 if outside what a window can hold. */
+int rt_set_stack_limit(uint64_t bytes)
+{
+	if (bytes < RT_STACK_LIMIT_MIN || bytes > RT_STACK_LIMIT_MAX)
+		return -1;
+	rt_stack_limit = bytes;
+	return 0;
+}
+
+static uintptr_t region_lo, region_hi, region_next;
+
+/* Stacks that moved or died, for the stale-pointer report: a ring, oldest overwritten. */
+#define RETIRED_MAX 16384
+static struct retired {
+	uintptr_t lo, hi;        /* the old stack */
+	uintptr_t new_lo, new_hi; /* where it moved; 0 when its task exited */
+	uint64_t task;
+	uint64_t move;           /* the task's grows + shrinks at that move */
+	bool grew;
+} retired[RETIRED_MAX];
+static uint64_t retired_count;
+
+void rt_stack_retire(struct rt_task *t, uintptr_t lo, uintptr_t hi, uintptr_t new_lo, uintptr_t new_hi,
+		     bool grew)
+{
+	retired[retired_count++ % RETIRED_MAX] = (struct retired){
+		lo, hi, new_lo, new_hi, t->id, t->stats.grows + t->stats.shrinks, grew
+	};
+}
+
+static const struct retired *find_retired(uintptr_t addr)
+{
+	uint64_t n = retired_count < RETIRED_MAX ? retired_count : RETIRED_MAX;
+	for (uint64_t i = 0; i < n; i++) {
+		const struct retired *r = &retired[(retired_count - 1 - i) % RETIRED_MAX];
+		if (addr >= r->lo && addr < r->hi)
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * Hands out [lo, lo+size) with its guard below, from addresses never used
+ * before, inside one window. Returns lo, or 0 if the region is used up.
+ * [fault-safe]
+ */
+uintptr_t rt_stack_va_alloc(size_t size)
+{
+	if (!region_lo) {
+		region_lo = plat_stack_region(RT_STACK_REGION);
+		if (!region_lo)
+			return 0;
+		region_hi = region_lo + RT_STACK_REGION;
+		region_next = region_lo;
+	}
+	if (size > RT_STACK_LIMIT_MAX)
+		return 0;
+	uintptr_t start = region_next, top;
+	for (int tries = 0;; tries++) { /* at most: below a window, then past it */
+		top = (start + RT_STACK_GUARD + size + TOP_ALIGN - 1) & ~(TOP_ALIGN - 1);
+		uintptr_t block = (top - 1) & ~0xffffffffUL;
+		if (tries > 3)
+			return 0;
+		if (top - size - RT_STACK_GUARD < block + WINDOW_LO)
+			start = block + WINDOW_LO;
+		else if (top > block + WINDOW_HI)
+			start = block + (1UL << 32) + WINDOW_LO;
+		else
+			break;
+	}
+	if (top > region_hi || top < region_next)
+		return 0;
+	region_next = top;
+	return top - size;
+}
+
+/* Gives task t a fresh stack of size bytes. Returns false if out of memory or addresses. */
+bool rt_stack_alloc(struct rt_task *t, size_t size)
+{
+	uintptr_t lo = rt_stack_va_alloc(size);
+	if (!lo || plat_commit(lo, size) != 0)
+		return false;
+	rt_stack_committed += size;
+	t->stack_lo = lo;
+	t->stack_hi = lo + size;
+	return true;
+}
+
+/*
+ * Updates and returns the most bytes t's stack has held. Stack pages are
+ * zero when mapped, so the lowest non-zero word marks the deepest write
+ * since the last move (a move records what it saw). Not for a running task.
+ */
+uint64_t rt_stack_high_water(struct rt_task *t)
+{
+	if (!t->stack_lo)
+		return t->stats.high_water;
+	const uint64_t *p = (const uint64_t *)t->stack_lo, *end = (const uint64_t *)t->stack_hi;
+	while (p < end && *p == 0)
+		p++;
+	uint64_t used = t->stack_hi - (uintptr_t)p;
+	if (used > t->stats.high_water)
+		t->stats.high_water = used;
+	return t->stats.high_water;
+}
+
+/* Unmaps the stack of a finished task; its addresses stay reserved forever. */
+void rt_stack_free(struct rt_task *t)
+{
+	if (!t->stack_lo)
+		return;
+	rt_stack_high_water(t);
+	plat_decommit(t->stack_lo, t->stack_hi - t->stack_lo);
+	rt_stack_committed -= t->stack_hi - t->stack_lo;
+	rt_stack_retire(t, t->stack_lo, t->stack_hi, 0, 0, false);
+	t->stack_lo = t->stack_hi = 0;
+}
+
+/* Halves the stack of a task that is not running if it uses under a
+ * quarter of it. On the runtime stack (task.c's invariant 1). */
+void rt_stack_maybe_shrink(struct rt_task *t)
+{
+	size_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - t->ctx.rsp;
+	if (t->state == RT_DONE || t->state == RT_RUNNING || size <= RT_STACK_MIN || used >= size / 4)
+		return;
+	rt_stack_high_water(t);
+	rt_stack_move(t, size / 2, t->ctx.rsp, NULL, false); /* out of memory: keep the big one */
+}
+
+/* The live task whose stack or guard holds addr, or NULL. [fault-safe] */
+struct rt_task *rt_stack_owner(uintptr_t addr)
+{
+	for (struct rt_task *t = rt_tasks(); t; t = t->all_next)
+		if (t->state != RT_DONE && t->stack_lo && addr >= t->stack_lo - RT_STACK_GUARD &&
+		    addr < t->stack_hi)
+			return t;
+	return NULL;
+}
+
+/* Describes addr if it is in a task stack, a guard or an old stack. */
+bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap)
+{
+	struct rt_task *t = rt_stack_owner(addr);
+	if (t) {
+		if (addr >= t->stack_lo)
+			ksnprintf(buf, cap, "in task %lu's stack [%#lx, %#lx)", t->id, t->stack_lo, t->stack_hi);
+		else
+			ksnprintf(buf, cap, "in the guard below task %lu's stack [%#lx, %#lx)", t->id,
+				  t->stack_lo, t->stack_hi);
+		return true;
+	}
+	if (rt_on_runtime_stack(addr)) {
+		ksnprintf(buf, cap, "in the runtime's own stack");
+		return true;
+	}
+	const struct retired *r = find_retired(addr);
+	if (!r)
+		return false;
+	t = rt_task_by_id(r->task);
+	if (r->new_lo && t && t->state != RT_DONE && t->stack_lo)
+		ksnprintf(buf, cap,
+			  "in task %lu's old stack [%#lx, %#lx), which %s moved to [%#lx, %#lx) "
+			  "(move %lu); the task's stack is now [%#lx, %#lx)",
+			  r->task, r->lo, r->hi, r->grew ? "growth" : "shrinking", r->new_lo, r->new_hi,
+			  r->move + 1, t->stack_lo, t->stack_hi);
+	else if (r->new_lo)
+		ksnprintf(buf, cap, "in task %lu's old stack [%#lx, %#lx), which %s moved to [%#lx, %#lx); "
+			  "the task has exited since", r->task, r->lo, r->hi,
+			  r->grew ? "growth" : "shrinking", r->new_lo, r->new_hi);
+	else
+		ksnprintf(buf, cap, "in the stack [%#lx, %#lx) of task %lu, which has exited", r->lo, r->hi,
+			  r->task);
+	return true;
+}
+
+/*
+ * Says where a faulting address is, in lines under 80 columns for a
+ * serial terminal: a live stack or its guard, or an old stack, with the
+ * move that retired it. Returns false if it is in no stack we know.
+ */
+bool rt_stack_print_where(uintptr_t addr)
+{
+	const struct retired *r = rt_stack_owner(addr) ? NULL : find_retired(addr);
+	struct rt_task *t;
+	if (!r) {
+		char where[160];
+		if (!rt_stack_describe(addr, where, sizeof where))
+			return false;
+		rt_print("runtime:   is %s\n", where);
+		return true;
+	}
+	t = rt_task_by_id(r->task);
+	if (!r->new_lo) {
+		rt_print("runtime:   is in exited task %lu's stack [%#lx, %#lx)\n", r->task, r->lo, r->hi);
+		return true;
+	}
+	rt_print("runtime:   is in task %lu's old stack [%#lx, %#lx)\n", r->task, r->lo, r->hi);
+	rt_print("runtime:   moved by %s (move %lu) to [%#lx, %#lx)\n", r->grew ? "growth" : "shrink",
+		 r->move + 1, r->new_lo, r->new_hi);
+	if (t && t->state != RT_DONE && t->stack_lo)
+		rt_print("runtime:   the task's stack is now [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
+	else
+		rt_print("runtime:   the task has exited since\n");
+	rt_print("runtime: a pointer into a stack was kept where the runtime cannot adjust it\n"
+		 "runtime: (a global, the heap): when the stack moved, it went stale.\n");
+	return true;
+}
+
+void rt_get_stats(struct rt_global_stats *s)
+{
+	s->tasks_spawned = rt_tasks_spawned();
+	s->tasks_live = rt_tasks_live();
+	s->stack_bytes_committed = rt_stack_committed;
+	s->stack_va_used = region_next - region_lo;
+	s->stale_ranges = retired_count < RETIRED_MAX ? retired_count : RETIRED_MAX;
+}

@@ -1,0 +1,186 @@
+/*
+ * stackfault.c: what a fault in a task means (Go's newstack decides, and
+ * sigpanic turns the rest into panics).
+ *
+ *   a fault ──> whose is it? (by the faulting %rsp, not by who should be running)
+ *     │  no task's: the platform's (a kernel fault report; the Linux port aborts)
+ *     ├─ in the task's guard ───────> grow: double until the access fits,
+ *     │                               within the limit ("stack overflow")
+ *     ├─ nil page, divide by zero ──> a Go runtime error panic in the task
+ *     └─ anything else ────────────> a report; only that task dies
+ *
+ * Invariants:
+ *   - The faulting task is the one whose stack or guard holds the faulting
+ *     %rsp. A fault with %rsp elsewhere (the runtime stack, the host's) is
+ *     not a task's, and the runtime says so rather than blame one.
+ *   - Nothing here allocates, takes a lock, or runs anything re-entrant:
+ *     killing a task only sends it to rt_kill_trampoline (task.c), where
+ *     the runtime stack does the work as ordinary code.
+ */
+#include "internal.h"
+#include "panic.h"
+#include "platform.h"
+#include "rt.h"
+
+#include "format.h"
+
+#define RED_ZONE 128
+
+/* Kills t from the fault path, with a line saying why. */
+static enum rt_fault_action kill(struct rt_task *t, struct rt_regs *regs, const char *reason)
+{
+	ksnprintf(t->kill_reason, sizeof t->kill_reason, "%s", reason);
+	rt_print("runtime: task %lu (%s) killed: %s; the other tasks go on\n", t->id, t->name, reason);
+	rt_kill_from_fault(t, regs);
+	return RT_FAULT_KILL;
+}
+
+/* rt_regs by the x86 register number of an instruction encoding. */
+static uint64_t *reg_by_number(struct rt_regs *r, int n)
+{
+	uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
+				    &r->r8,  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
+	return map[n & 15];
+}
+
+/*
+ * If the faulting instruction is the probe of a stack-clash protection
+ * loop, as gcc emits it for a large frame or an alloca:
+ *
+ *     loop: sub  $0x1000, %rsp
+ *           orq  $0x0, disp(%rsp)       <- faults in the guard
+ *           cmp  %REG, %rsp             <- REG: where the loop ends
+ *           jne  loop
+ *
+ * returns REG in *regs: the end address, which may lie below the guard
+ * (the whole frame to come) and must move with the stack. Otherwise NULL.
+ */
+static uint64_t *probe_loop_end(struct rt_regs *regs)
+{
+	if (!plat_program_text(regs->rip) || !plat_program_text(regs->rip + 15))
+		return NULL;
+	const uint8_t *p = (const uint8_t *)regs->rip;
+	/* orq $0, disp(%rsp): REX.W 83 /1, ModRM r/m = SIB, SIB = (%rsp), imm8 0 */
+	if (p[0] != 0x48 || p[1] != 0x83 || (p[2] & 0x3f) != 0x0c || p[3] != 0x24)
+		return NULL;
+	int mod = p[2] >> 6, len = mod == 0 ? 4 : mod == 1 ? 5 : mod == 2 ? 8 : 0;
+	if (!len || p[len] != 0)
+		return NULL;
+	p += len + 1;
+	if ((p[0] & 0xf8) != 0x48)
+		return NULL;
+	if (p[1] == 0x39 && (p[2] & 0xc7) == 0xc4) /* cmp %REG, %rsp: REX.R extends REG */
+		return reg_by_number(regs, ((p[2] >> 3) & 7) | (p[0] & 4 ? 8 : 0));
+	if (p[1] == 0x3b && (p[2] & 0xf8) == 0xe0) /* the same, encoded the other way: REX.B */
+		return reg_by_number(regs, (p[2] & 7) | (p[0] & 1 ? 8 : 0));
+	return NULL;
+}
+
+/* A fault in t's guard: double until the faulting access fits, within the limit. */
+static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintptr_t addr)
+{
+	size_t size = t->stack_hi - t->stack_lo, new_size = size * 2;
+	uintptr_t lowest = regs->rsp - RED_ZONE < addr ? regs->rsp - RED_ZONE : addr;
+	uint64_t *end = probe_loop_end(regs), end_was = end ? *end : 0;
+	uintptr_t own_lo = t->stack_lo - RT_STACK_GUARD, old_hi = t->stack_hi;
+	/* The loop's end is the frame to come: make room for all of it at once,
+	 * if it is below us and within what the limit could allow. */
+	if (end && end_was < lowest && end_was + rt_stack_limit >= t->stack_hi)
+		lowest = end_was;
+	else
+		end = NULL;
+	size_t need = t->stack_hi - (lowest & ~(PLAT_PAGE - 1));
+	while (new_size < need && new_size <= rt_stack_limit)
+		new_size *= 2;
+	if (new_size > rt_stack_limit) {
+		rt_print("runtime: goroutine stack exceeds %lu-byte limit\n", rt_stack_limit);
+		rt_print("runtime: sp=%#lx stack=[%#lx, %#lx]\n", regs->rsp, t->stack_lo, t->stack_hi);
+		rt_print("fatal error: stack overflow\n");
+		return kill(t, regs, "stack overflow");
+	}
+	if (!rt_stack_move(t, new_size, regs->rsp - RED_ZONE, regs, true)) {
+		rt_print("runtime: task %lu needs a %lu-byte stack (has %lu): out of memory\n", t->id,
+			 new_size, size);
+		return kill(t, regs, "out of memory growing its stack");
+	}
+	/* The move adjusted it already if it was inside the task's range. */
+	if (end && *end == end_was && (end_was < own_lo || end_was > old_hi))
+		*end += t->stack_hi - old_hi;
+	if (need > t->stats.high_water)
+		t->stats.high_water = need;
+	return RT_FAULT_RESUME;
+}
+
+/*
+ * Turns a hardware fault into a Go runtime panic in the task, as Go's
+ * sigpanic does: the task continues in rt_sigpanic(msg) on its own stack,
+ * as if the faulting instruction had called it (a backtrace shows the
+ * faulting function). Kills the task instead if its stack has no room.
+ */
+static enum rt_fault_action to_panic(struct rt_task *t, struct rt_regs *regs, const char *msg)
+{
+	uintptr_t sp = ((regs->rsp - RED_ZONE) & ~15UL) - 8;
+	if (sp < t->stack_lo || sp + 8 > t->stack_hi)
+		return kill(t, regs, msg);
+	*(uint64_t *)sp = regs->rip;
+	regs->rsp = sp;
+	regs->rdi = (uint64_t)msg;
+	regs->rip = (uint64_t)rt_sigpanic;
+	return RT_FAULT_RESUME;
+}
+
+/*
+ * Whose fault is this? The task whose stack or guard holds the faulting
+ * %rsp. NULL if none: the host context's, or the runtime's own (reported).
+ */
+static struct rt_task *faulting_task(struct rt_regs *regs, const char *what)
+{
+	struct rt_task *cur = rt_current(), *t;
+	if (!cur)
+		return NULL;
+	if (regs->rsp >= cur->stack_lo - RT_STACK_GUARD && regs->rsp <= cur->stack_hi)
+		return cur;
+	char sym[96];
+	if (!plat_symbolize(regs->rip, sym, sizeof sym))
+		ksnprintf(sym, sizeof sym, "?");
+	if (rt_on_runtime_stack(regs->rsp)) {
+		rt_print("runtime: %s in the runtime itself, on its own stack, at pc %#lx <%s>\n", what, regs->rip,
+			 sym);
+		rt_print("runtime: (while task %lu was current); no task is to blame: this is a bug\n", cur->id);
+	} else if ((t = rt_stack_owner(regs->rsp))) {
+		rt_print("runtime: %s on task %lu's stack at pc %#lx <%s>, but task %lu is current: a bug\n", what,
+			 t->id, regs->rip, sym, cur->id);
+	}
+	return NULL;
+}
+
+/*
+ * The platform's fault handler calls this for every fault, with the
+ * faulting context in regs (and on Linux its vector lanes). See the
+ * drawing at the top.
+ */
+enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_fault_kind kind,
+			      const char *what)
+{
+	struct rt_task *t = faulting_task(regs, what);
+	if (!t)
+		return RT_FAULT_NOT_OURS;
+	if (kind == RT_FAULT_PAGE && addr >= t->stack_lo - RT_STACK_GUARD && addr < t->stack_lo)
+		return grow(t, regs, addr);
+	if (kind == RT_FAULT_DIVIDE)
+		return to_panic(t, regs, "runtime error: integer divide by zero");
+	if (kind == RT_FAULT_PAGE && addr < 65536)
+		return to_panic(t, regs, "runtime error: invalid memory address or nil pointer dereference");
+
+	char sym[96], reason[96];
+	if (!plat_symbolize(regs->rip, sym, sizeof sym))
+		ksnprintf(sym, sizeof sym, "?");
+	rt_print("runtime: task %lu (%s): %s\n", t->id, t->name, what);
+	rt_print("runtime:   at pc %#lx <%s>\n", regs->rip, sym);
+	if (kind == RT_FAULT_PAGE) {
+		rt_print("runtime:   address %#lx\n", addr);
+		rt_stack_print_where(addr);
+	}
+	ksnprintf(reason, sizeof reason, "%s", what);
+	return kill(t, regs, reason);
+}
