@@ -463,6 +463,44 @@ static void bench_closure(void)
 	emit("closure", "c-direct-call", best, "ns/call");
 }
 
+/* ---- closure_grow: one 4->8 KiB growth, the closure pool empty and full ---- */
+
+/* The move adjusts the environments that live in the moving stack; with the
+ * pool full of closures over heap environments it must not cost more. */
+static void bench_closure_grow(void)
+{
+	enum { POOL = 4096 * 64 }; /* the pool's maximum, see closure.c */
+	static void *fns[POOL];
+	uint64_t *x = rt_alloc(sizeof *x);
+	for (int full = 0; full < 2; full++) {
+		uint64_t n = 0;
+		while (full && n < POOL && (fns[n] = rt_closure_new(count_up, x)))
+			n++;
+		struct ladder best = { 0, ~0UL, ~0UL, 0 };
+		for (int r = 0; r < RUNS; r++) {
+			struct ladder l = { 4096, 0, 0, 0 };
+			uint64_t ok = 0;
+			struct rt_task *t = rt_spawn(ladder_task, (uint64_t)&l, "closure_grow");
+			rt_join(t, &ok);
+			rt_reap(t);
+			if (!ok) {
+				fprintf(stderr, "closure_grow: the task did not grow 4->8 KiB\n");
+				exit(1);
+			}
+			if (l.move_ns < best.move_ns)
+				best = l;
+		}
+		char name[64];
+		snprintf(name, sizeof name, "closure_grow/%lu", n);
+		emit(name, "morestack", (double)best.wall_ns / 1e3, "us/growth");
+		emit(name, "morestack-move", (double)best.move_ns / 1e3, "us/growth");
+		fprintf(stderr, "closure_grow: %lu live closures\n", n);
+		for (uint64_t i = 0; i < n; i++)
+			rt_closure_free(fns[i]);
+	}
+	rt_free(x);
+}
+
 int main(int argc, char **argv)
 {
 	host_init();
@@ -478,5 +516,6 @@ int main(int argc, char **argv)
 	RUN("parked", bench_parked());
 	RUN("defer", bench_defer());
 	RUN("closure", bench_closure());
+	RUN("closure_grow", bench_closure_grow());
 	return 0;
 }

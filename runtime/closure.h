@@ -35,6 +35,9 @@ struct rt_closure_stats {
 	uint64_t live, created, freed;
 	uint64_t pages;        /* code+data page pairs mapped */
 	uint64_t adjusted;     /* environments moved with a stack */
+	uint64_t indexed;      /* live closures whose environment is not a heap
+				  object: the only ones a stack move looks at */
+	uint64_t visited;      /* slots rt_closures_adjust looked at, all moves */
 };
 
 void *rt_closure_new(const void *code, void *env);
