@@ -13,9 +13,31 @@
  * Deferred calls run last-in first-out when the function returns (not at
  * the end of a block), with the function's locals still intact, so a
  * deferred closure may read and change them. See defer.c for how.
+ *
+ * Results: whatever the function returns in registers reaches its caller
+ * unchanged by the deferred calls: %rax:%rdx always, and on the Linux port
+ * %xmm0, %xmm1 and the x87 %st0/%st1 too (double, float, long double,
+ * small structs of them; see defer_tramp.S). A named result
+ * (rt_defer_result) is an integer or pointer, a uint64_t the deferred
+ * calls may change, and it replaces %rax only: a function returning a
+ * floating-point or two-register value has no named result.
  */
 #ifndef MORESTACK_DEFER_H
 #define MORESTACK_DEFER_H
+
+/* Offsets into struct rt_defer_frame for defer_tramp.S (checked in defer.c). */
+#define RT_DF_RUN_SP 16
+#define RT_DF_RET 24
+#define RT_DF_RES 128          /* struct rt_defer_results */
+#define RT_DR_RAX 0
+#define RT_DR_RDX 8
+#define RT_DR_XMM0 16
+#define RT_DR_XMM1 32
+#define RT_DR_ST0 48           /* 16 bytes each: an 80-bit value, zero padded */
+#define RT_DR_ST1 64
+#define RT_DR_NST 80           /* how many x87 registers held results: 0, 1 or 2 */
+
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 /*
@@ -27,21 +49,32 @@
 #define RT_DEFERS __attribute__((noinline, noipa, optimize("no-omit-frame-pointer", "no-optimize-sibling-calls")))
 
 /*
- * Return from a deferring function with RT_RETURN(value), not `return`.
+ * Return from a deferring function with RT_RETURN(value), not `return`;
+ * a function that returns any other way after deferring is stopped with
+ * an error when its deferred calls would run. It does two things:
+ *
  * In C a local is dead once the function returns, so the compiler may drop
  * a last store to it, even one a deferred call reads after the return (it
  * did: deferClosure returned 1, not 5). The empty asm with a memory
  * clobber makes every store to a local whose address escaped happen first.
+ *
+ * It tells the runtime the function's lowest stack pointer: memory from
+ * alloca or a variable-length array made after the last rt_defer lies
+ * below what rt_defer saw, and the deferred calls must run below it (the
+ * test saw them overwrite it). rt_defer_returning is inline: a load, a
+ * compare, and two stores when this frame defers.
  */
 #define RT_RETURN(v)                                      \
 	do {                                              \
 		__auto_type rt_return_value_ = (v);        \
 		__asm__ volatile("" ::: "memory");          \
+		rt_defer_returning((uintptr_t)__builtin_frame_address(0)); \
 		return rt_return_value_;                    \
 	} while (0)
 #define RT_RETURN_VOID()                                  \
 	do {                                              \
 		__asm__ volatile("" ::: "memory");          \
+		rt_defer_returning((uintptr_t)__builtin_frame_address(0)); \
 		return;                                     \
 	} while (0)
 
@@ -54,16 +87,29 @@ struct rt_recovery {
 	uint64_t rbp, rbx, r12, r13, r14, r15, rsp, rip;
 };
 
+/* The deferring function's results, kept by the trampoline while its
+ * deferred calls run (in this heap record, not on the stack: a stack move
+ * adjusts stack words that look like stack addresses, and a float's bits
+ * must never be taken for one). */
+struct rt_defer_results {
+	uint64_t rax, rdx;             /* adjusted if they point into a moving stack */
+	uint8_t xmm0[16], xmm1[16];    /* Linux port only */
+	uint8_t st[2][16];             /* %st0, %st1 (complex long double); Linux port only */
+	uint64_t nst;
+};
+
 struct rt_defer_frame {
 	struct rt_defer_frame *next; /* the caller's deferring frame, if it defers too */
 	uintptr_t rbp;               /* the deferring function's frame pointer: its id */
-	uintptr_t run_sp;            /* deferred calls run below its frame, from here */
+	uintptr_t run_sp;            /* deferred calls run from here: below its lowest %rsp seen */
 	uintptr_t ret;               /* its real return address */
-	uint64_t *result;            /* the named result, or NULL */
+	uint64_t *result;            /* the named result (integer or pointer), or NULL */
 	struct rt_defer_rec *defers; /* newest first */
 	uint64_t count;
 	int has_recovery;            /* RT_RECOVER_RETURNS ran in this frame */
+	int returning;               /* RT_RETURN ran in this frame (run_sp then holds its return %rsp) */
 	struct rt_recovery recovery;
+	struct rt_defer_results res;
 };
 
 /*
@@ -81,6 +127,25 @@ int rt_recovery_point(void) __attribute__((returns_twice));
 			RT_RETURN(v);               \
 	} while (0)
 
+extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
+
+/* RT_RETURN's half: if the innermost deferring frame is fp's (the caller's), lower
+ * its run_sp to below its current stack pointer (128 bytes: the
+ * red zone) and note that it returns properly. */
+#define RT_DEFER_RED_ZONE 128
+static inline __attribute__((always_inline)) void rt_defer_returning(uintptr_t fp)
+{
+	struct rt_defer_frame *f = rt_defer_frames;
+	if (f && f->rbp == fp) {
+		uintptr_t sp;
+		__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
+		sp = (sp - RT_DEFER_RED_ZONE) & ~(uintptr_t)15;
+		if (sp < f->run_sp)
+			f->run_sp = sp;
+		f->returning = 1;
+	}
+}
+
 int rt_defer(const void *fn, int nargs, ...);
 int rt_defer_result(uint64_t *result);
 uint64_t rt_defer_pending(void);
@@ -89,6 +154,7 @@ void rt_defers_drop(struct rt_defer_frame **frames);
 void rt_defer_frame_free(struct rt_defer_frame *f);
 void rt_defer_trim(void);
 uint64_t rt_defer_cached(void);
-extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
 int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
+void rt_defer_run_all(void);
+#endif /* !__ASSEMBLER__ */
 #endif

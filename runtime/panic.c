@@ -96,6 +96,11 @@ _Noreturn void rt_panic(const char *msg)
 		/* Panics raised below that frame are over; older ones above it go on. */
 		while (t->panic && (uintptr_t)t->panic < f->rbp)
 			t->panic = t->panic->link;
+		/* F resumes above memory it may have made (alloca) after its last
+		 * defer; its remaining deferred calls run below this point instead. */
+		uintptr_t here = ((uintptr_t)__builtin_frame_address(0) - RT_DEFER_RED_ZONE) & ~(uintptr_t)15;
+		if (here < f->run_sp)
+			f->run_sp = here;
 		if (!f->has_recovery) {
 			rt_print("runtime: task %lu recovered a panic in a function without "
 				 "RT_RECOVER_RETURNS: it cannot return; the task dies\n", t->id);

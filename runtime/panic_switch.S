@@ -7,12 +7,16 @@
  *   returns_twice, like setjmp: a recovered panic makes it return 1 there
  *   (rt_recovery_resume), and the compiler keeps what that needs.
  *
+ * rt_context_save(ctx): returns 0, after saving its caller's context in
+ *   *ctx (struct rt_recovery), for rt_defer_run_all: a panic recovered
+ *   while it runs deferred calls resumes it there, returning 1.
+ *
  * rt_defer_call(fn, args, &sp): calls fn(args[0..5]) and stores in *sp the
  *   stack pointer just before the call, so rt_recover can tell whether its
  *   caller is the deferred call itself (its frame pointer is sp - 16).
  */
 	.text
-	.global rt_recovery_point, rt_recovery_resume, rt_defer_call
+	.global rt_recovery_point, rt_recovery_resume, rt_defer_call, rt_context_save
 
 	.type rt_recovery_point, @function
 rt_recovery_point:
@@ -31,6 +35,23 @@ rt_recovery_point:
 	xorl %eax, %eax
 	ret
 	.size rt_recovery_point, . - rt_recovery_point
+
+/* rt_context_save(ctx): ctx = {rbp, rbx, r12, r13, r14, r15, rsp, rip} of the caller. */
+	.type rt_context_save, @function
+rt_context_save:
+	movq %rbp, 0(%rdi)
+	movq %rbx, 8(%rdi)
+	movq %r12, 16(%rdi)
+	movq %r13, 24(%rdi)
+	movq %r14, 32(%rdi)
+	movq %r15, 40(%rdi)
+	leaq 8(%rsp), %rax            /* the caller's %rsp once we return */
+	movq %rax, 48(%rdi)
+	movq (%rsp), %rax             /* our return address */
+	movq %rax, 56(%rdi)
+	xorl %eax, %eax
+	ret
+	.size rt_context_save, . - rt_context_save
 
 /* rt_recovery_resume(ctx): ctx = {rbp, rbx, r12, r13, r14, r15, rsp, rip}; returns 1 there. */
 	.type rt_recovery_resume, @function

@@ -5,10 +5,17 @@
  */
 #include "rt_test.h"
 
+#include <alloca.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "../../twins/twins.h"
 
 #include "closure.h"
 #include "defer.h"
+#include "panic.h"
 #include "platform.h"
 
 static void test_incr_and_incrn_print_0_1_and_0_2(void **state)
@@ -255,6 +262,436 @@ static void test_deferred_calls_may_yield_and_defer(void **state)
 	rt_reap(b);
 }
 
+/* ---- results in every register the ABI returns them in (issue 9, part 5) ---- */
+
+static volatile double fp_sink;
+static volatile long double ld_sink;
+static const double fp_garbage = -12345.0;
+
+/* A deferred call that computes floats, as deferred calls do, then leaves
+ * garbage in %xmm0/%xmm1 and runs the x87 stack eight deep (which a result
+ * left on it would not survive). */
+__attribute__((noinline)) static void clobber_fp(void)
+{
+	volatile double d = 3.0;
+	volatile float f = 5.0f;
+	volatile long double l = 7.0L;
+	fp_sink = d * d + f;
+	ld_sink = l * l / 3.0L;
+	__asm__ volatile("movsd %0, %%xmm0\n\tmovsd %0, %%xmm1" ::"m"(fp_garbage) : "xmm0", "xmm1");
+	__asm__ volatile("fldpi; fldpi; fldpi; fldpi; fldpi; fldpi; fldpi; fldpi\n\t"
+			 "fstp %%st(0); fstp %%st(0); fstp %%st(0); fstp %%st(0)\n\t"
+			 "fstp %%st(0); fstp %%st(0); fstp %%st(0); fstp %%st(0)" ::: "st", "st(1)", "st(2)",
+			 "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+}
+
+/* A deferred call that also grows the stack (in a task: it moves). */
+__attribute__((noinline)) static uint64_t deep(uint64_t n);
+static void clobber_fp_deep(void)
+{
+	fp_sink = (double)deep(3000);
+	clobber_fp();
+}
+
+static const void *fp_clobberer = (const void *)clobber_fp;
+
+struct dd {
+	double a, b;
+};
+struct ld {
+	long a;
+	double b;
+};
+struct ff4 {
+	float a, b, c, d;
+};
+struct big {
+	double a, b, c; /* in memory: %rax holds the caller's buffer */
+};
+
+RT_DEFERS static double ret_double(double x)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(x * 2.5);
+}
+RT_DEFERS static float ret_float(float x)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(x * 0.5f);
+}
+RT_DEFERS static long double ret_ldouble(long double x)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(x / 3.0L);
+}
+RT_DEFERS static _Complex long double ret_cldouble(long double re, long double im)
+{
+	rt_defer(fp_clobberer, 0);
+	_Complex long double z;
+	__real__ z = re / 7.0L;
+	__imag__ z = im / 9.0L;
+	RT_RETURN(z);
+}
+RT_DEFERS static struct dd ret_dd(double a, double b)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(((struct dd){ a + 0.25, b - 0.25 }));
+}
+RT_DEFERS static struct ld ret_ld(long a, double b)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(((struct ld){ a * 3, b * 3 }));
+}
+RT_DEFERS static struct ff4 ret_ff4(float a)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(((struct ff4){ a, a + 1, a + 2, a + 3 }));
+}
+RT_DEFERS static struct big ret_big(double a)
+{
+	rt_defer(fp_clobberer, 0);
+	RT_RETURN(((struct big){ a, a * 2, a * 3 }));
+}
+
+/* Checks every kind; returns a bit per wrong one (0: all right). */
+static uint64_t check_fp_results(void)
+{
+	uint64_t bad = 0;
+	volatile double x = 1.75; /* not folded */
+	if (ret_double(x) != 1.75 * 2.5)
+		bad |= 1;
+	if (ret_float((float)x) != 0.875f)
+		bad |= 2;
+	long double l = ret_ldouble(x);
+	if (l != 1.75L / 3.0L)
+		bad |= 4;
+	_Complex long double z = ret_cldouble(x, 2 * x);
+	if (__real__ z != 1.75L / 7.0L || __imag__ z != 3.5L / 9.0L)
+		bad |= 8;
+	struct dd d = ret_dd(x, 2 * x);
+	if (d.a != 2.0 || d.b != 3.25)
+		bad |= 16;
+	struct ld e = ret_ld(-4, x);
+	if (e.a != -12 || e.b != 5.25)
+		bad |= 32;
+	struct ff4 f = ret_ff4((float)x);
+	if (f.a != 1.75f || f.b != 2.75f || f.c != 3.75f || f.d != 4.75f)
+		bad |= 64;
+	struct big g = ret_big(x);
+	if (g.a != 1.75 || g.b != 3.5 || g.c != 5.25)
+		bad |= 128;
+	/* The x87 stack is empty again: eight pushes fit (a leftover entry would overflow). */
+	long double sum = 0;
+	for (int i = 0; i < 8; i++)
+		sum += ld_sink * i;
+	if (sum != ld_sink * 28)
+		bad |= 256;
+	return bad;
+}
+
+static uint64_t fp_task(uint64_t deep_clobber)
+{
+	if (deep_clobber)
+		fp_clobberer = (const void *)clobber_fp_deep;
+	uint64_t bad = check_fp_results();
+	fp_clobberer = (const void *)clobber_fp;
+	if (deep_clobber && rt_current()->stats.grows == 0)
+		bad |= 512;
+	return bad;
+}
+
+static void test_floating_point_results_survive_deferred_calls(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t bad = check_fp_results();
+	if (bad)
+		fail_msg("outside tasks: wrong results, mask %#lx (1 double, 2 float, 4 long double, "
+			 "8 complex long double, 16 {double,double}, 32 {long,double}, 64 {float x4}, "
+			 "128 in memory, 256 x87 stack left dirty)", bad);
+	for (uint64_t deep_clobber = 0; deep_clobber < 2; deep_clobber++) {
+		struct rt_task *t = rt_spawn(fp_task, deep_clobber, "fp");
+		assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
+		if (bad)
+			fail_msg("in a task (deferred call moves the stack: %lu): wrong results, mask %#lx",
+				 deep_clobber, bad);
+		rt_reap(t);
+	}
+}
+
+/* ---- alloca and VLA memory made after rt_defer (issue 9, part 6) ---- */
+
+struct area {
+	unsigned char *p;
+	size_t n;
+	int ok;
+};
+
+static unsigned char area_byte(size_t i)
+{
+	return (unsigned char)(i * 7 + 1);
+}
+
+/* Runs first and uses a lot of stack, as a deferred call may. */
+__attribute__((noinline)) static void stomp(void)
+{
+	volatile unsigned char big[96 << 10];
+	for (size_t i = 0; i < sizeof big; i += 64)
+		big[i] = 0xee;
+	fp_sink = big[100];
+}
+
+/* Runs last: is the memory the function made after its defers still as it left it? */
+static void check_area(struct area *a)
+{
+	a->ok = 1;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->p[i] != area_byte(i))
+			a->ok = 0;
+}
+
+RT_DEFERS static uint64_t alloca_after_defer(struct area *a)
+{
+	rt_defer((void *)check_area, 1, (uint64_t)a);
+	rt_defer((void *)stomp, 0);
+	a->p = alloca(a->n);
+	for (size_t i = 0; i < a->n; i++)
+		a->p[i] = area_byte(i);
+	RT_RETURN(0);
+}
+
+RT_DEFERS static uint64_t vla_after_defer(struct area *a)
+{
+	rt_defer((void *)check_area, 1, (uint64_t)a);
+	rt_defer((void *)stomp, 0);
+	unsigned char vla[a->n];
+	a->p = vla;
+	for (size_t i = 0; i < a->n; i++)
+		vla[i] = area_byte(i);
+	RT_RETURN(0);
+}
+
+static const size_t area_sizes[] = { 1, 100, 3000, 4096, 5000, 20000, 70000 };
+
+/* Returns a bit per size whose memory the deferred calls overwrote (alloca, then VLA << 8). */
+static uint64_t check_areas(uint64_t unused)
+{
+	(void)unused;
+	uint64_t bad = 0;
+	for (unsigned i = 0; i < sizeof area_sizes / sizeof area_sizes[0]; i++) {
+		struct area a = { NULL, area_sizes[i], -1 };
+		alloca_after_defer(&a);
+		if (a.ok != 1)
+			bad |= 1UL << i;
+		struct area v = { NULL, area_sizes[i], -1 };
+		vla_after_defer(&v);
+		if (v.ok != 1)
+			bad |= 1UL << (i + 8);
+	}
+	return bad;
+}
+
+static void test_alloca_and_vla_after_defer_survive_the_deferred_calls(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t bad = check_areas(0);
+	if (bad)
+		fail_msg("outside tasks: overwritten, mask %#lx (bit i: alloca of size #i, bit 8+i: VLA)", bad);
+	struct rt_task *t = rt_spawn(check_areas, 0, "alloca");
+	assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
+	if (bad)
+		fail_msg("in a task (the stack moves): overwritten, mask %#lx", bad);
+	rt_reap(t);
+}
+
+/* Returning without RT_RETURN: where the function's memory ends is unknown; stop, never guess. */
+RT_DEFERS static uint64_t plain_return(uint64_t x)
+{
+	rt_defer((void *)note, 1, 5);
+	return x + 1;
+}
+
+static void test_a_return_without_rt_return_stops_the_task(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	order_len = 0;
+	order[0] = '\0';
+	struct rt_task *t = rt_spawn(plain_return, 1, "plain");
+	assert_int_equal(rt_join(t, NULL), RT_EXIT_KILLED);
+	assert_string_equal(order, ""); /* no deferred call ran over its memory */
+	expect_console("returned without RT_RETURN");
+	rt_reap(t);
+}
+
+/* ---- out of memory: a fatal error for the task, never a lost deferred call (issue 9) ---- */
+
+/* Runs body in a child process whose address space may grow only `extra`
+ * bytes more; returns its exit status (128 + signal if it died of one). */
+static int with_memory_cap(int (*body)(void), size_t extra)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		long pages = 0;
+		FILE *f = fopen("/proc/self/statm", "r");
+		if (!f || fscanf(f, "%ld", &pages) != 1)
+			_exit(90);
+		fclose(f);
+		rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+		struct rlimit rl = { cap, cap };
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(91);
+		_exit(body());
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 92;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static uint64_t silent_failures, registered;
+
+RT_DEFERS static uint64_t defer_until_out_of_memory(uint64_t limit)
+{
+	for (uint64_t i = 0; i < limit; i++) {
+		if (rt_defer((void *)check_order, 1, i) != 0 && ++silent_failures > 100)
+			break;
+		registered++;
+	}
+	RT_RETURN(0);
+}
+
+static int oom_in_rt_defer(void)
+{
+	ran = out_of_order = silent_failures = registered = 0;
+	struct heap_stats h;
+	struct rt_task *t = rt_spawn(defer_until_out_of_memory, 100000000, "oom");
+	enum rt_exit_kind k = rt_join(t, NULL);
+	heap_get_stats(&h);
+	if (h.failed_allocs == 0)
+		return 10; /* the cap did not bite */
+	if (silent_failures)
+		return 11; /* rt_defer lost a call and said so only by returning -1 */
+	if (k != RT_EXIT_KILLED)
+		return 12;
+	if (!strstr(console_buf, "out of memory in defer"))
+		return 13;
+	if (ran)
+		return 14; /* a killed task's deferred calls do not run, in any order */
+	return registered > 10000 ? 0 : 15;
+}
+
+/* Takes every object the heap can still give, of every size class. */
+static void exhaust_heap(void)
+{
+	for (size_t size = 16; size <= 4096; size *= 2)
+		while (rt_alloc(size))
+			;
+}
+
+RT_DEFERS static uint64_t defers_with_no_memory(uint64_t unused)
+{
+	(void)unused;
+	uint64_t r = 4;
+	exhaust_heap();
+	rt_defer_result(&r); /* the frame record: no room */
+	RT_RECOVER_RETURNS(r);
+	rt_defer((void *)note, 1, 1);
+	RT_RETURN(r);
+}
+
+static int oom_at_the_first_record(void)
+{
+	order_len = 0;
+	order[0] = '\0';
+	struct rt_task *t = rt_spawn(defers_with_no_memory, 0, "oom2");
+	rt_defer_trim(); /* no cached records to fall back on */
+	enum rt_exit_kind k = rt_join(t, NULL);
+	if (k != RT_EXIT_KILLED)
+		return 20;
+	if (!strstr(console_buf, "out of memory in defer"))
+		return 21;
+	return order_len ? 22 : 0;
+}
+
+static void test_out_of_memory_in_defer_kills_the_task(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	int st = with_memory_cap(oom_in_rt_defer, 16 << 20);
+	if (st)
+		fail_msg("many defers near out of memory: child exit %d (see oom_in_rt_defer)", st);
+	st = with_memory_cap(oom_at_the_first_record, 16 << 20);
+	if (st)
+		fail_msg("a frame record with no memory: child exit %d (see oom_at_the_first_record)", st);
+}
+
+/* ---- rt_defer_run_all: Goexit's half (issue 9) ---- */
+
+__attribute__((noinline)) static void note_recover(void)
+{
+	const char *m = rt_recover();
+	note(m ? 'r' - '0' : 'n' - '0');
+}
+
+__attribute__((noinline)) static void note_and_panic(void)
+{
+	note('p' - '0');
+	rt_panic("during goexit");
+}
+
+RT_DEFERS static uint64_t goexit_inner(uint64_t with_panic)
+{
+	rt_defer((void *)note, 1, 4);
+	if (with_panic)
+		rt_defer((void *)note_and_panic, 0);
+	rt_defer_run_all();
+	rt_exit(42 + with_panic);
+}
+
+RT_DEFERS static uint64_t goexit_middle(uint64_t with_panic)
+{
+	rt_defer((void *)note, 1, 3);
+	rt_defer((void *)note_recover, 0);
+	goexit_inner(with_panic);
+	RT_RETURN(0);
+}
+
+RT_DEFERS static uint64_t goexit_outer(uint64_t with_panic)
+{
+	rt_defer((void *)note, 1, 1);
+	rt_defer((void *)note, 1, 2);
+	goexit_middle(with_panic);
+	RT_RETURN(0);
+}
+
+static void test_run_all_runs_every_pending_call_innermost_first(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct heap_stats h0, h1;
+	rt_defer_trim();
+	heap_get_stats(&h0);
+	static const char *const want[] = { "4n321", "p4r321" };
+	for (uint64_t with_panic = 0; with_panic < 2; with_panic++) {
+		order_len = 0;
+		order[0] = '\0';
+		uint64_t v = 0;
+		struct rt_task *t = rt_spawn(goexit_outer, with_panic, "goexit");
+		assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+		assert_int_equal(v, 42 + with_panic);
+		/* recover: nil with no panic (n); with one, it stops it and the rest still run (r) */
+		assert_string_equal(order, want[with_panic]);
+		rt_reap(t);
+	}
+	rt_defer_trim();
+	heap_get_stats(&h1);
+	assert_int_equal(h1.objects_live, h0.objects_live);
+	assert_int_equal(h1.bytes_live, h0.bytes_live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +703,11 @@ int main(void)
 		cmocka_unit_test(test_defers_survive_a_stack_shrink),
 		cmocka_unit_test(test_backtrace_in_a_deferred_call_shows_the_callers),
 		cmocka_unit_test(test_deferred_calls_may_yield_and_defer),
+		cmocka_unit_test(test_floating_point_results_survive_deferred_calls),
+		cmocka_unit_test(test_alloca_and_vla_after_defer_survive_the_deferred_calls),
+		cmocka_unit_test(test_a_return_without_rt_return_stops_the_task),
+		cmocka_unit_test(test_out_of_memory_in_defer_kills_the_task),
+		cmocka_unit_test(test_run_all_runs_every_pending_call_innermost_first),
 	};
 	return unit_run("defer", tests);
 }
