@@ -40,19 +40,19 @@ struct rt_task *task_start(const char *cmd, rt_func fn, uint64_t arg, const char
 {
 	struct rt_task *t = rt_spawn(fn, arg, name);
 	if (!t)
-		kprintf("%s: cannot start task '%s': out of memory (no room for its record or its "
-			"first stack page); %s\n", cmd, name, consequence);
+		kprintf("%s: cannot start task '%s': out of memory\n%s: %s\n", cmd, name, cmd,
+			consequence);
 	return t;
 }
 
 void task_died(const char *cmd, struct rt_task *t, const char *consequence)
 {
 	if (t->state == RT_DONE && t->exit_kind == RT_EXIT_KILLED)
-		kprintf("%s: task %lu (%s) was killed: %s; %s\n", cmd, t->id, t->name,
-			t->kill_reason[0] ? t->kill_reason : "(no reason recorded)", consequence);
+		kprintf("%s: task %lu (%s) was killed: %s\n%s: %s\n", cmd, t->id, t->name,
+			t->kill_reason[0] ? t->kill_reason : "(no reason recorded)", cmd, consequence);
 	else if (t->state != RT_DONE)
-		kprintf("%s: task %lu (%s) did not finish: it waits for something nobody will do "
-			"(it stays in 'tasks'); %s\n", cmd, t->id, t->name, consequence);
+		kprintf("%s: task %lu (%s) did not finish: it waits for something nobody will do\n"
+			"%s: it stays in 'tasks'; %s\n", cmd, t->id, t->name, cmd, consequence);
 }
 
 bool task_end(const char *cmd, struct rt_task *t, uint64_t *value, const char *consequence)
