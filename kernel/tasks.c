@@ -86,9 +86,10 @@ int parse_u64(const char *s, uint64_t *out)
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (~0UL - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+		if (*s < '0' || *s > '9' || v > (~0UL - d) / 10) /* v * 10 + d would wrap */
 			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
