@@ -69,84 +69,145 @@ static uint64_t bench_park(uint64_t x)
 	return x + v;
 }
 
+/*
+ * Every figure comes from tasks that all ran to their end: a task that
+ * could not start or died gives no figure (task_start/task_end say why),
+ * and no BENCH line is printed for it.
+ */
+#define NO_FIGURE "no figure"
+
+static void bench_switch(void)
+{
+	const uint64_t n = 100000;
+	struct rt_task *a = task_start("bench", bench_yielder, n, "a", "switch: " NO_FIGURE);
+	struct rt_task *b = a ? task_start("bench", bench_yielder, n, "b", "switch: " NO_FIGURE) : NULL;
+	uint64_t t0 = plat_now_ns();
+	rt_run();
+	uint64_t dt = plat_now_ns() - t0;
+	bool ok = a && b;
+	if (a)
+		ok = task_end("bench", a, NULL, "switch: " NO_FIGURE) && ok;
+	if (b)
+		ok = task_end("bench", b, NULL, "switch: " NO_FIGURE) && ok;
+	if (ok)
+		bench_emit("switch", dt, 2 * n, "switch");
+}
+
+static void bench_spawn(void)
+{
+	const uint64_t n = 10000;
+	uint64_t t0 = plat_now_ns(), i;
+	for (i = 0; i < n; i++) {
+		struct rt_task *t = task_start("bench", bench_nothing, i, "nop", "spawn: " NO_FIGURE);
+		if (!t || !task_end("bench", t, NULL, "spawn: " NO_FIGURE))
+			break;
+	}
+	if (i == n)
+		bench_emit("spawn", plat_now_ns() - t0, n, "spawn");
+}
+
+static void bench_ladder(void)
+{
+	for (uint64_t size = RT_STACK_MIN; size <= (1UL << 20); size *= 2) {
+		char name[40], no[64];
+		ksnprintf(name, sizeof name, "growth_ladder/%luKiB", size >> 10);
+		ksnprintf(no, sizeof no, "%s: " NO_FIGURE "; the ladder stops", name);
+		if (2 * size > rt_stack_limit) { /* the growth measured: size -> 2 * size */
+			kprintf("bench: %s and up: skipped: a %lu-byte stack is over the stack limit "
+				"(%lu bytes)\n", name, 2 * size, rt_stack_limit);
+			return;
+		}
+		struct bench_growth g = { size, 0, 0 };
+		if (!task_run("bench", bench_growth_task, (uint64_t)&g, "ladder", NULL, no))
+			return;
+		bench_emit(name, g.wall, 1, "growth");
+	}
+}
+
+static void bench_short_lived(void)
+{
+	const uint64_t n = 10000;
+	const char *no = "short_lived: " NO_FIGURE;
+	if (rt_stack_limit < (32UL << 10)) { /* each task uses 16 KiB and more */
+		kprintf("bench: short_lived: skipped: its tasks need 32 KiB stacks, over the stack "
+			"limit (%lu bytes)\n", rt_stack_limit);
+		return;
+	}
+	uint64_t t0 = plat_now_ns(), i;
+	bool ok = true;
+	struct rt_task *batch[100];
+	for (i = 0; i < n && ok; i += 100) {
+		int made = 0;
+		for (; made < 100; made++)
+			if (!(batch[made] = task_start("bench", bench_short, i + (uint64_t)made, "short",
+						       no)))
+				break;
+		ok = made == 100;
+		rt_run();
+		for (int k = 0; k < made; k++) /* reports every death: each its own line */
+			ok = task_end("bench", batch[k], NULL, no) && ok;
+	}
+	if (ok)
+		bench_emit("short_lived", plat_now_ns() - t0, n, "task");
+}
+
+/* Memory per parked task: every frame taken, from the allocator or the
+ * pool (stack pages, page tables, the heap's pages holding task
+ * records), over 100,000 parked tasks; and the task records alone. */
+static void bench_parked(void)
+{
+	const uint64_t parked = 100000;
+	struct rt_task **tasks = rt_alloc(parked * sizeof *tasks);
+	bench_never = chan_make(8, 0);
+	if (!tasks || !bench_never) {
+		kprintf("bench: parked_mem: out of memory for its %s; " NO_FIGURE "\n",
+			tasks ? "channel" : "table of tasks");
+		rt_free(tasks);
+		chan_free(bench_never);
+		bench_never = NULL;
+		return;
+	}
+	struct heap_stats h0, h1;
+	heap_get_stats(&h0);
+	uint64_t free0 = frames.free + rtplat_pool_frames();
+	uint64_t made = 0;
+	for (; made < parked; made++)
+		if (!(tasks[made] = rt_spawn(bench_park, made, "parked")))
+			break;
+	rt_run();
+	heap_get_stats(&h1);
+	uint64_t frames_used = free0 - (frames.free + rtplat_pool_frames());
+	chan_close(bench_never);
+	rt_run();
+	uint64_t died = 0;
+	for (uint64_t i = 0; i < made; i++)
+		if (!task_end("bench", tasks[i], NULL, "parked_mem: " NO_FIGURE))
+			died++;
+	chan_free(bench_never);
+	bench_never = NULL;
+	rt_free(tasks);
+	if (made < parked)
+		kprintf("bench: parked_mem: only %lu of %lu parked tasks fit in memory; " NO_FIGURE "\n",
+			made, parked);
+	else if (!died) {
+		kprintf("BENCH parked_mem morestack-qemu %lu bytes/task\n",
+			frames_used * PAGE_SIZE / parked);
+		kprintf("BENCH parked_mem morestack-qemu-runtime %lu bytes/task\n",
+			(h1.bytes_used - h0.bytes_used) / parked);
+	}
+}
+
 void cmd_bench(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	bench_icount = fwcfg_flag("icount");
 	uint64_t flags = read_rflags();
 	cli();
-
-	const uint64_t n = 100000;
-	struct rt_task *a = rt_spawn(bench_yielder, n, "a"), *b = rt_spawn(bench_yielder, n, "b");
-	uint64_t t0 = plat_now_ns();
-	rt_run();
-	bench_emit("switch", plat_now_ns() - t0, 2 * n, "switch");
-	rt_reap(a);
-	rt_reap(b);
-
-	t0 = plat_now_ns();
-	for (uint64_t i = 0; i < 10000; i++) {
-		struct rt_task *t = rt_spawn(bench_nothing, i, "nop");
-		rt_join(t, NULL);
-		rt_reap(t);
-	}
-	bench_emit("spawn", plat_now_ns() - t0, 10000, "spawn");
-
-	for (uint64_t size = RT_STACK_MIN; size <= (1UL << 20); size *= 2) {
-		struct bench_growth g = { size, 0, 0 };
-		struct rt_task *t = rt_spawn(bench_growth_task, (uint64_t)&g, "ladder");
-		rt_join(t, NULL);
-		rt_reap(t);
-		char name[40];
-		ksnprintf(name, sizeof name, "growth_ladder/%luKiB", size >> 10);
-		bench_emit(name, g.wall, 1, "growth");
-	}
-
-	t0 = plat_now_ns();
-	struct rt_task *batch[100];
-	for (uint64_t i = 0; i < 10000; i += 100) {
-		for (int k = 0; k < 100; k++)
-			batch[k] = rt_spawn(bench_short, i + (uint64_t)k, "short");
-		rt_run();
-		for (int k = 0; k < 100; k++) {
-			rt_join(batch[k], NULL);
-			rt_reap(batch[k]);
-		}
-	}
-	bench_emit("short_lived", plat_now_ns() - t0, 10000, "task");
-
-	/* Memory per parked task: every frame taken, from the allocator or the
-	 * pool (stack pages, page tables, the heap's pages holding task
-	 * records), over 100,000 parked tasks; and the task records alone. */
-	const uint64_t parked = 100000;
-	struct rt_task **tasks = rt_alloc(parked * sizeof *tasks);
-	bench_never = chan_make(8, 0);
-	struct heap_stats h0, h1;
-	heap_get_stats(&h0);
-	uint64_t free0 = frames.free + rtplat_pool_frames();
-	uint64_t made = 0;
-	for (; tasks && made < parked; made++)
-		if (!(tasks[made] = rt_spawn(bench_park, made, "parked")))
-			break;
-	rt_run();
-	heap_get_stats(&h1);
-	uint64_t frames_used = free0 - (frames.free + rtplat_pool_frames());
-	if (made == parked) {
-		kprintf("BENCH parked_mem morestack-qemu %lu bytes/task\n",
-			frames_used * PAGE_SIZE / parked);
-		kprintf("BENCH parked_mem morestack-qemu-runtime %lu bytes/task\n",
-			(h1.bytes_used - h0.bytes_used) / parked);
-	} else {
-		kprintf("bench: only %lu of %lu parked tasks fit in memory\n", made, parked);
-	}
-	chan_close(bench_never);
-	rt_run();
-	for (uint64_t i = 0; i < made; i++) {
-		rt_join(tasks[i], NULL);
-		rt_reap(tasks[i]);
-	}
-	chan_free(bench_never);
-	rt_free(tasks);
+	bench_switch();
+	bench_spawn();
+	bench_ladder();
+	bench_short_lived();
+	bench_parked();
 	if (flags & 0x200)
 		sti();
 	kprintf("bench: done\n");

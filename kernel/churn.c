@@ -68,9 +68,17 @@ void cmd_churn(int argc, char **argv)
 	uint64_t frames_before = frames.free + rtplat_pool_frames();
 	struct rt_task **tasks = rt_alloc(n * sizeof *tasks);
 	churn_chan = chan_make(sizeof(uint64_t), 16);
+	if (!tasks || !churn_chan) {
+		kprintf("churn: out of memory for its %s; nothing was run\n",
+			tasks ? "channel" : "table of tasks");
+		rt_free(tasks);
+		chan_free(churn_chan);
+		churn_chan = NULL;
+		return;
+	}
 	churn_sent = churn_received = 0;
 	uint64_t made = 0;
-	for (; tasks && made < n; made++) {
+	for (; made < n; made++) {
 		struct churn_job *job = rt_alloc(sizeof *job);
 		if (!job)
 			break;
@@ -82,7 +90,8 @@ void cmd_churn(int argc, char **argv)
 		}
 	}
 	if (made < n)
-		kprintf("churn: out of memory after %lu tasks; running those\n", made);
+		kprintf("churn: out of memory: only %lu of %lu tasks could start; running those\n",
+			made, n);
 	uint64_t t0 = plat_now_ns();
 	run_tasks();
 	uint64_t ok = 0, grows = 0, shrinks = 0, killed = 0, broken = 0;
@@ -90,9 +99,10 @@ void cmd_churn(int argc, char **argv)
 		struct rt_task *t = tasks[i];
 		struct churn_job *job = (struct churn_job *)t->arg;
 		uint64_t v;
-		if (rt_join(t, &v) != RT_EXIT_RETURNED)
-			killed++;
-		else if (v == churn_expect(job->seed))
+		if (rt_join(t, &v) != RT_EXIT_RETURNED) {
+			if (!killed++) /* the first death says why; the runtime printed each */
+				task_died("churn", t, "its checksum is not counted");
+		} else if (v == churn_expect(job->seed))
 			ok++;
 		broken += job->grow.broken;
 		grows += t->stats.grows;
@@ -103,6 +113,7 @@ void cmd_churn(int argc, char **argv)
 	uint64_t ms = (plat_now_ns() - t0) / 1000000;
 	rt_free(tasks);
 	chan_free(churn_chan);
+	churn_chan = NULL;
 	kprintf("churn: channel tokens: %lu sent, %lu received (sums %s)\n", churn_sent, churn_received,
 		churn_sent == churn_received ? "equal" : "DIFFER");
 	rt_get_stats(&after);
@@ -117,6 +128,11 @@ void cmd_churn(int argc, char **argv)
 	uint64_t kept = frames_before - (frames.free + rtplat_pool_frames());
 	kprintf("churn: %lu frames still taken afterwards (page tables at the stack frontier, "
 		"cached heap spans)\n", kept);
+	if (made < n || killed) {
+		kprintf("churn: %lu of %lu tasks %s: no verdict\n", n - made + killed, n,
+			made < n ? "did not start or died (out of memory, above)" : "died (above)");
+		return;
+	}
 	kprintf("churn: %s\n", kept <= 16 && ok == n && broken == 0 && churn_sent == churn_received &&
 				       after.stack_bytes_committed == before.stack_bytes_committed &&
 				       ha.objects_live == hb.objects_live ? "ok" : "FAILED");

@@ -12,6 +12,8 @@
 #include "../runtime/heap.h"
 #include "../twins/twins.h"
 
+#define POOL_SLOTS 262144 /* the trampoline pool's size (runtime/closure.c) */
+
 void cmd_closures(int argc, char **argv)
 {
 	uint64_t n;
@@ -30,11 +32,22 @@ void cmd_closures(int argc, char **argv)
 	for (; made < n; made++)
 		if (!(fns[made] = twin_counter_new()))
 			break;
-	bool full = made < n;
+	struct rt_closure_stats sf;
+	rt_closure_get_stats(&sf);
+	bool full = made < n && sf.live >= POOL_SLOTS, oom = made < n && !full;
+	if (oom)
+		kprintf("closures: out of memory after %lu of %lu counters (a heap cell or a "
+			"trampoline page)\n", made, n);
 	if (full) { /* the pool is exhausted: a freed trampoline is the next one handed out */
 		void *freed = fns[made / 2];
 		twin_counter_free(freed);
 		fns[made / 2] = twin_counter_new();
+		if (!fns[made / 2]) { /* no heap cell for its x: never call a NULL closure */
+			kprintf("closures: out of memory remaking a freed counter\n");
+			made--;
+			fns[made / 2] = fns[made];
+			oom = true;
+		}
 		kprintf("closures: the pool is full at %lu closures; after freeing one, the next "
 			"closure %s\n", made, fns[made / 2] == freed ? "reuses its trampoline" : "DOES NOT");
 		full = fns[made / 2] == freed;
@@ -49,11 +62,13 @@ void cmd_closures(int argc, char **argv)
 	rt_closure_get_stats(&s1);
 	kprintf("closures: %lu counters made, %lu counted wrong; %lu trampoline page pairs "
 		"(%lu new)\n", made, wrong, s1.pages, s1.pages - s0.pages);
-	char name[96];
-	symbolize((uint64_t)rt_closure_code(fns[0]), name, sizeof name);
-	kprintf("closures: counter 0 is trampoline %p -> code %p <%s>, environment %p, "
-		"x moved to heap at %p\n", fns[0], rt_closure_code(fns[0]), name, rt_closure_env(fns[0]),
-		(void *)*(uint64_t **)rt_closure_env(fns[0]));
+	if (made) {
+		char name[96];
+		symbolize((uint64_t)rt_closure_code(fns[0]), name, sizeof name);
+		kprintf("closures: counter 0 is trampoline %p -> code %p <%s>, environment %p, "
+			"x moved to heap at %p\n", fns[0], rt_closure_code(fns[0]), name,
+			rt_closure_env(fns[0]), (void *)*(uint64_t **)rt_closure_env(fns[0]));
+	}
 	uint64_t wx = vm_audit_wx(true);
 	for (uint64_t i = 0; i < made; i++)
 		twin_counter_free(fns[i]);
@@ -63,7 +78,9 @@ void cmd_closures(int argc, char **argv)
 	void (*inc)(void) = (void (*)(void))rt_closure_new(shared_inc, x);
 	uint64_t (*get)(void) = (uint64_t (*)(void))rt_closure_new(shared_get, x);
 	uint64_t shared = 0;
-	if (x && inc && get) {
+	bool shared_ran = x && inc && get;
+	if (shared_ran) {
+		*x = 0;
 		inc();
 		inc();
 		shared = get();
@@ -71,9 +88,16 @@ void cmd_closures(int argc, char **argv)
 	rt_closure_free((void *)inc);
 	rt_closure_free((void *)get);
 	rt_free(x);
-	kprintf("closures: two closures over one variable: inc(); inc(); get() = %lu\n", shared);
+	if (shared_ran)
+		kprintf("closures: two closures over one variable: inc(); inc(); get() = %lu\n", shared);
+	else
+		kprintf("closures: two closures over one variable: out of memory, not run\n");
 	rt_closure_get_stats(&s2);
 	kprintf("closures: %lu live after freeing (%lu before)\n", s2.live, s0.live);
+	if (oom || !shared_ran) {
+		kprintf("closures: out of memory: no verdict\n");
+		return;
+	}
 	kprintf("closures: %s\n", (made == n || full) && wrong == 0 && wx == 0 && shared == 2 &&
 						  s2.live == s0.live ? "ok" : "FAILED");
 }

@@ -13,55 +13,53 @@
 #include "../runtime/rt.h"
 #include "../twins/twins.h"
 
-static int matched, total;
-
-static void show(const char *program, const char *go, const char *ours)
-{
-	bool same = strcmp(go, ours) == 0;
-	matched += same;
-	total++;
-	kprintf("  %-13s Go prints %-6s here: %-6s %s\n", program, go, ours,
-		same ? "matches Go" : "DIFFERS FROM GO");
-}
+/* What each program printed; compared with Go only once the task has returned. */
+static const char *const programs[5][2] = {
+	{ "incr", "0 1" }, { "incrn", "0 2" }, { "deferArg", "1" }, { "deferClosure", "5" },
+	{ "LIFO", "2 1 0" },
+};
+static char printed[5][16];
 
 static uint64_t defer_programs(uint64_t unused)
 {
 	(void)unused;
-	char buf[16];
 	uint64_t a = 0, b;
 	b = twin_incr(a);
-	ksnprintf(buf, sizeof buf, "%lu %lu", a, b);
-	show("incr", "0 1", buf);
+	ksnprintf(printed[0], sizeof printed[0], "%lu %lu", a, b);
 	b = twin_incrn(a);
-	ksnprintf(buf, sizeof buf, "%lu %lu", a, b);
-	show("incrn", "0 2", buf);
-	ksnprintf(buf, sizeof buf, "%lu", twin_defer_arg());
-	show("deferArg", "1", buf);
-	ksnprintf(buf, sizeof buf, "%lu", twin_defer_closure());
-	show("deferClosure", "5", buf);
-	twin_lifo(buf, sizeof buf);
-	show("LIFO", "2 1 0", buf);
+	ksnprintf(printed[1], sizeof printed[1], "%lu %lu", a, b);
+	ksnprintf(printed[2], sizeof printed[2], "%lu", twin_defer_arg());
+	ksnprintf(printed[3], sizeof printed[3], "%lu", twin_defer_closure());
+	twin_lifo(printed[4], sizeof printed[4]);
 	return rt_defer_pending();
 }
 
 void cmd_defer(int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	matched = total = 0;
-	struct rt_task *t = rt_spawn(defer_programs, 0, "defer");
-	if (!t) {
-		kprintf("defer: out of memory\n");
-		return;
-	}
-	run_tasks();
 	uint64_t pending = 0;
-	enum rt_exit_kind k = rt_join(t, &pending);
-	rt_reap(t);
-	kprintf("defer: %d of %d match Go; %lu deferred calls left pending; %s\n", matched, total,
-		pending, k == RT_EXIT_RETURNED && matched == total && pending == 0 ? "ok" : "FAILED");
+	if (!task_run("defer", defer_programs, 0, "defer", &pending,
+		      "no verdict about Go"))
+		return;
+	int matched = 0;
+	for (int i = 0; i < 5; i++) {
+		bool same = strcmp(programs[i][1], printed[i]) == 0;
+		matched += same;
+		kprintf("  %-13s Go prints %-6s here: %-6s %s\n", programs[i][0], programs[i][1],
+			printed[i], same ? "matches Go" : "DIFFERS FROM GO");
+	}
+	kprintf("defer: %d of 5 match Go; %lu deferred calls left pending; %s\n", matched, pending,
+		matched == 5 && pending == 0 ? "ok" : "FAILED");
 }
 
 /* ---- panic: Go's panic and recover on bare metal (twins/panic.c) ---- */
+
+#define OOM_RECOVERED 2 /* a program recovered the runtime's out-of-memory panic, not its own */
+
+static bool oom(const struct twin_panic *p)
+{
+	return p->recovered && strncmp(p->recovered, TWIN_OOM, sizeof TWIN_OOM - 1) == 0;
+}
 
 static uint64_t panic_programs(uint64_t unused)
 {
@@ -71,34 +69,46 @@ static uint64_t panic_programs(uint64_t unused)
 	kprintf("panic: through 100 frames: %d deferred calls ran%s, recovered \"%s\", top returned "
 		"%lu\n", p.deferred_ran, p.in_order ? "" : " OUT OF ORDER",
 		p.recovered ? p.recovered : "(nothing)", v);
+	if (oom(&p))
+		return OOM_RECOVERED;
 	bool ok = p.deferred_ran == 100 && p.in_order && p.recovered &&
 		  strcmp(p.recovered, "deep trouble") == 0 && v == 7;
 	v = twin_panic_nil(&p, 0);
 	kprintf("panic: nil dereference recovered: \"%s\", returned %lu\n",
 		p.recovered ? p.recovered : "(nothing)", v);
+	if (oom(&p))
+		return OOM_RECOVERED;
 	ok = ok && p.recovered && v == 5;
 	v = twin_panic_repanic(&p);
 	kprintf("panic: recovered \"first\", panicked again: the caller recovered \"%s\", returned %lu\n",
 		p.recovered ? p.recovered : "(nothing)", v);
 	ok = ok && p.recovered && strcmp(p.recovered, "second") == 0 && v == 11;
-	return ok;
+	return oom(&p) ? OOM_RECOVERED : ok;
 }
 
 void cmd_panic(int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	struct rt_task *t = rt_spawn(panic_programs, 0, "panic");
-	struct rt_task *c = rt_spawn(twin_panic_chained, 0, "chained");
-	if (!t || !c) {
-		kprintf("panic: out of memory\n");
+	const char *no_verdict = "no verdict about panic and recover";
+	struct rt_task *t = task_start("panic", panic_programs, 0, "panic", no_verdict);
+	if (!t)
 		return;
-	}
+	struct rt_task *c = task_start("panic", twin_panic_chained, 0, "chained", no_verdict);
 	run_tasks();
 	uint64_t ok = 0;
-	bool t_ok = rt_join(t, &ok) == RT_EXIT_RETURNED && ok;
-	bool c_killed = rt_join(c, NULL) == RT_EXIT_KILLED;
-	kprintf("panic: the chained panic killed only its task: %s\n", c_killed ? "yes" : "NO");
-	rt_reap(t);
+	bool t_ran = task_end("panic", t, &ok, no_verdict);
+	if (!c)
+		return;
+	/* The chained task must die, and of its own panic "first", not of anything else. */
+	bool c_done = rt_join(c, NULL) == RT_EXIT_KILLED;
+	bool c_own = c_done && strcmp(c->kill_reason, "panic: second") == 0;
+	if (c_own)
+		kprintf("panic: the chained panic killed only its task: yes\n");
+	else
+		task_died("panic", c, no_verdict);
 	rt_reap(c);
-	kprintf("panic: %s\n", t_ok && c_killed ? "ok" : "FAILED");
+	if (t_ran && ok == OOM_RECOVERED)
+		kprintf("panic: a deferred call could not be recorded (out of memory): %s\n", no_verdict);
+	else if (t_ran && c_own)
+		kprintf("panic: %s\n", ok ? "ok" : "FAILED");
 }

@@ -15,6 +15,7 @@
 #include "demo.h"
 #include "kernel.h"
 #include "serial.h"
+#include "tasks.h"
 #include "x86.h"
 
 bool demo_color = true;
@@ -119,14 +120,67 @@ void demo_go_source(const char *const *lines)
 		kprintf("    %s\n", *lines);
 }
 
-/* Prints Go's output beside ours; returns true if they match. */
-bool demo_compare(const char *what, const char *go, const char *ours)
+static void print_verdict(const char *what, const char *go, const char *ours)
 {
 	bool same = strcmp(go, ours) == 0;
 	kprintf("  %-14s Go prints: %-6s here: %-6s %s\n", what, go, ours,
 		same ? (demo_color ? "\033[1;32mmatches Go\033[0m" : "matches Go")
 		     : (demo_color ? "\033[1;31mDIFFERS FROM GO\033[0m" : "DIFFERS FROM GO"));
+}
+
+/*
+ * Comparisons made inside a demo's task wait here for the task's end: a
+ * task that dies halfway gives no verdict about Go, not even for the
+ * steps it finished (demo_run prints them once it has returned).
+ */
+#define DEMO_VERDICTS 8
+static struct {
+	char what[16], go[16], ours[24];
+} pending[DEMO_VERDICTS];
+static int npending;
+
+/*
+ * Prints Go's output beside ours; returns true if they match. Inside a
+ * task only the values are printed now; the verdict waits for demo_run.
+ */
+bool demo_compare(const char *what, const char *go, const char *ours)
+{
+	bool same = strcmp(go, ours) == 0;
+	if (!rt_current()) {
+		print_verdict(what, go, ours);
+		return same;
+	}
+	kprintf("  %-14s Go prints: %-6s here: %s\n", what, go, ours);
+	if (npending < DEMO_VERDICTS) {
+		ksnprintf(pending[npending].what, sizeof pending[0].what, "%s", what);
+		ksnprintf(pending[npending].go, sizeof pending[0].go, "%s", go);
+		ksnprintf(pending[npending].ours, sizeof pending[0].ours, "%s", ours);
+		npending++;
+	}
 	return same;
+}
+
+/*
+ * Runs a demo's task (fn(0), named name) to its end with task_run. If it
+ * returned: prints the verdicts its comparisons made, returns how many
+ * matched Go (and its value in *value). If it could not start or died:
+ * says why, gives no verdict, returns -1.
+ */
+int demo_run(const char *cmd, rt_func fn, const char *name, uint64_t *value)
+{
+	npending = 0;
+	bool ok = task_run(cmd, fn, 0, name, value, "no verdict about Go");
+	int matched = 0;
+	if (ok) {
+		if (npending)
+			kprintf("\n  the task finished; against Go:\n");
+		for (int i = 0; i < npending; i++) {
+			print_verdict(pending[i].what, pending[i].go, pending[i].ours);
+			matched += strcmp(pending[i].go, pending[i].ours) == 0;
+		}
+	}
+	npending = 0;
+	return ok ? matched : -1;
 }
 
 void cmd_step(int argc, char **argv)

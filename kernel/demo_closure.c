@@ -48,7 +48,14 @@ void cmd_closure(int argc, char **argv)
 	void (*inc)(void) = x ? (void (*)(void))rt_closure_new(shared_inc, x) : NULL;
 	uint64_t (*get)(void) = x ? (uint64_t (*)(void))rt_closure_new(shared_get, x) : NULL;
 	if (!f || !g || !inc || !get) {
-		kprintf("closure: out of memory\n");
+		kprintf("closure: out of memory: could not make %s%s%s%s (a trampoline or a heap "
+			"cell); no verdict about Go\n", f ? "" : "f ", g ? "" : "g ", inc ? "" : "inc ",
+			get ? "" : "get");
+		twin_counter_free((void *)f);
+		twin_counter_free((void *)g);
+		rt_closure_free((void *)inc);
+		rt_closure_free((void *)get);
+		rt_free(x);
 		return;
 	}
 	char got[24];

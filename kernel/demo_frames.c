@@ -102,16 +102,10 @@ void cmd_frames(int argc, char **argv)
 		"+0x18 a2, +0x20 main's rbp, +0x28 the return address; a and b are spilled\n"
 		"into main's frame. The C ABI passes a and b in registers and returns the\n"
 		"result in rax; here the copies of a and b sit in sum's own frame:\n");
-	struct rt_task *t = rt_spawn(frames_main, 0, "frames");
-	if (!t) {
-		kprintf("frames: out of memory\n");
-		return;
-	}
-	run_tasks();
 	uint64_t r = 0;
-	enum rt_exit_kind k = rt_join(t, &r);
-	rt_reap(t);
-	char got[8];
+	if (demo_run("frames", frames_main, "frames", &r) < 0)
+		return;
+	char got[24];
 	ksnprintf(got, sizeof got, "%lu", r);
-	demo_compare("sum(1, 2)", "5", k == RT_EXIT_RETURNED ? got : "died");
+	demo_compare("sum(1, 2)", "5", got);
 }

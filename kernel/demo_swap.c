@@ -143,14 +143,7 @@ void cmd_swap(int argc, char **argv)
 	};
 	kprintf("swap: parameters are value copies in the callee's frame\n");
 	demo_go_source(go);
-	struct rt_task *t = rt_spawn(swap_main, 0, "swap");
-	if (!t) {
-		kprintf("swap: out of memory\n");
-		return;
-	}
-	run_tasks();
-	uint64_t matched = 0;
-	enum rt_exit_kind k = rt_join(t, &matched);
-	rt_reap(t);
-	kprintf("swap: %lu of 3 match Go%s\n", matched, k == RT_EXIT_RETURNED ? "" : " (the task died)");
+	int matched = demo_run("swap", swap_main, "swap", NULL);
+	if (matched >= 0)
+		kprintf("swap: %d of 3 match Go\n", matched);
 }

@@ -39,11 +39,9 @@ static uint64_t stale_task(uint64_t arg)
 void cmd_stale(int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	struct rt_task *t = rt_spawn(stale_task, 2000, "stale");
-	if (!t) {
-		kprintf("stale: out of memory\n");
+	struct rt_task *t = task_start("stale", stale_task, 2000, "stale", "nothing to show");
+	if (!t)
 		return;
-	}
 	run_tasks();
 	uint64_t v;
 	enum rt_exit_kind k = rt_join(t, &v);
@@ -82,11 +80,9 @@ void cmd_taskfault(int argc, char **argv)
 		kprintf("taskfault: usage: taskfault null|div0|ud|gp\n");
 		return;
 	}
-	struct rt_task *t = rt_spawn(fault_task, k, "faulty");
-	if (!t) {
-		kprintf("taskfault: out of memory\n");
+	struct rt_task *t = task_start("taskfault", fault_task, k, "faulty", "nothing to show");
+	if (!t)
 		return;
-	}
 	run_tasks();
 	enum rt_exit_kind e = rt_join(t, NULL);
 	kprintf("taskfault: task %lu %s; the shell goes on\n", t->id,

@@ -35,15 +35,61 @@ void run_tasks(void)
 		sti();
 }
 
+struct rt_task *task_start(const char *cmd, rt_func fn, uint64_t arg, const char *name,
+			   const char *consequence)
+{
+	struct rt_task *t = rt_spawn(fn, arg, name);
+	if (!t)
+		kprintf("%s: cannot start task '%s': out of memory\n%s: %s\n", cmd, name, cmd,
+			consequence);
+	return t;
+}
+
+void task_died(const char *cmd, struct rt_task *t, const char *consequence)
+{
+	if (t->state == RT_DONE && t->exit_kind == RT_EXIT_KILLED)
+		kprintf("%s: task %lu (%s) was killed: %s\n%s: %s\n", cmd, t->id, t->name,
+			t->kill_reason[0] ? t->kill_reason : "(no reason recorded)", cmd, consequence);
+	else if (t->state != RT_DONE)
+		kprintf("%s: task %lu (%s) did not finish: it waits for something nobody will do\n"
+			"%s: it stays in 'tasks'; %s\n", cmd, t->id, t->name, cmd, consequence);
+}
+
+bool task_end(const char *cmd, struct rt_task *t, uint64_t *value, const char *consequence)
+{
+	uint64_t v = 0;
+	enum rt_exit_kind k = rt_join(t, &v);
+	if (k == RT_EXIT_RETURNED) {
+		if (value)
+			*value = v;
+		rt_reap(t);
+		return true;
+	}
+	task_died(cmd, t, consequence);
+	rt_reap(t); /* does nothing to a task that has not finished */
+	return false;
+}
+
+bool task_run(const char *cmd, rt_func fn, uint64_t arg, const char *name, uint64_t *value,
+	      const char *consequence)
+{
+	struct rt_task *t = task_start(cmd, fn, arg, name, consequence);
+	if (!t)
+		return false;
+	run_tasks();
+	return task_end(cmd, t, value, consequence);
+}
+
 int parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (~0UL - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+		if (*s < '0' || *s > '9' || v > (~0UL - d) / 10) /* v * 10 + d would wrap */
 			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
@@ -310,19 +356,39 @@ void cmd_trace(int argc, char **argv)
 	kprintf("trace: stack moves are %s\n", rt_trace_moves ? "logged" : "not logged");
 }
 
+/*
+ * stacklimit [BYTES]: the limit must be one the runtime can honour
+ * (rt_set_stack_limit checks [RT_STACK_LIMIT_MIN, RT_STACK_LIMIT_MAX]);
+ * anything else is refused with the value and the range, and nothing changes.
+ */
 void cmd_stacklimit(int argc, char **argv)
 {
 	uint64_t v;
 	if (argc == 2) {
-		if (parse_u64(argv[1], &v) != 0 || v < RT_STACK_MIN * 2) {
-			kprintf("stacklimit: '%s' is not a byte count of at least %lu\n", argv[1],
-				RT_STACK_MIN * 2);
+		const char *s = argv[1];
+		bool digits = *s != '\0';
+		for (const char *p = s; *p; p++)
+			digits = digits && *p >= '0' && *p <= '9';
+		if (!digits)
+			kprintf("stacklimit: '%s' is not a byte count (decimal digits only)\n", s);
+		else if (parse_u64(s, &v) != 0)
+			kprintf("stacklimit: %s is too large: it does not fit in 64 bits\n", s);
+		else if (rt_set_stack_limit(v) != 0)
+			kprintf("stacklimit: %lu bytes is outside the allowed range\n", v);
+		else {
+			kprintf("stacklimit: %lu bytes\n", rt_stack_limit);
 			return;
 		}
-		rt_stack_limit = v;
-	} else if (argc != 1) {
-		kprintf("stacklimit: usage: stacklimit [BYTES]\n");
+		kprintf("stacklimit: allowed: %lu to %lu bytes (a stack and its guard must fit in one "
+			"window of stack addresses); the limit stays %lu bytes\n", RT_STACK_LIMIT_MIN,
+			RT_STACK_LIMIT_MAX, rt_stack_limit);
 		return;
 	}
-	kprintf("stacklimit: %lu bytes\n", rt_stack_limit);
+	if (argc != 1) {
+		kprintf("stacklimit: usage: stacklimit [BYTES] (%lu to %lu)\n", RT_STACK_LIMIT_MIN,
+			RT_STACK_LIMIT_MAX);
+		return;
+	}
+	kprintf("stacklimit: %lu bytes (allowed: %lu to %lu)\n", rt_stack_limit, RT_STACK_LIMIT_MIN,
+		RT_STACK_LIMIT_MAX);
 }

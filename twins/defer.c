@@ -9,6 +9,13 @@
 
 #include "../runtime/closure.h"
 #include "../runtime/defer.h"
+#include "../runtime/panic.h"
+
+void twin_must(int ok, const char *what)
+{
+	if (!ok)
+		rt_panic(what);
+}
 
 void (*twin_observe)(enum twin_stage stage, const struct twin_view *v);
 
@@ -34,8 +41,12 @@ RT_DEFERS uint64_t twin_incr(uint64_t a)
 	uint64_t b = 0;
 	struct ab env = { &a, &b, { &a, &b, NULL, __builtin_frame_address(0) } };
 	void *f = rt_closure_new(twin_bump_ab, &env);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f); /* last: LIFO */
-	rt_defer(f, 0);
+	twin_must(f != NULL, TWIN_OOM ": no trampoline for incr's closure");
+	if (rt_defer((void *)rt_closure_free, 1, (uint64_t)f) != 0) { /* last: LIFO */
+		rt_closure_free(f);
+		rt_panic(TWIN_OOM ": incr cannot defer");
+	}
+	twin_must(rt_defer(f, 0) == 0, TWIN_OOM ": incr cannot defer");
 	a++;
 	b = a;
 	if (twin_observe)
@@ -47,11 +58,15 @@ RT_DEFERS uint64_t twin_incr(uint64_t a)
 RT_DEFERS uint64_t twin_incrn(uint64_t a)
 {
 	uint64_t b = 0;
-	rt_defer_result(&b); /* b is the named result */
+	twin_must(rt_defer_result(&b) == 0, TWIN_OOM ": incrn cannot defer"); /* b: the named result */
 	struct ab env = { &a, &b, { &a, &b, &b, __builtin_frame_address(0) } };
 	void *f = rt_closure_new(twin_bump_ab, &env);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
-	rt_defer(f, 0);
+	twin_must(f != NULL, TWIN_OOM ": no trampoline for incrn's closure");
+	if (rt_defer((void *)rt_closure_free, 1, (uint64_t)f) != 0) {
+		rt_closure_free(f);
+		rt_panic(TWIN_OOM ": incrn cannot defer");
+	}
+	twin_must(rt_defer(f, 0) == 0, TWIN_OOM ": incrn cannot defer");
 	a++;
 	b = a; /* `return a` assigns the named result first */
 	if (twin_observe)
@@ -67,10 +82,14 @@ void twin_set_r_body(void *env, uint64_t v) { *(uint64_t *)env = v; }
 RT_DEFERS uint64_t twin_defer_arg(void)
 {
 	uint64_t r = 0, x = 1;
-	rt_defer_result(&r);
+	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": deferArg cannot defer");
 	void *f = rt_closure_new(twin_set_r, &r);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
-	rt_defer(f, 1, x); /* x is evaluated here: 1 */
+	twin_must(f != NULL, TWIN_OOM ": no trampoline for deferArg's closure");
+	if (rt_defer((void *)rt_closure_free, 1, (uint64_t)f) != 0) {
+		rt_closure_free(f);
+		rt_panic(TWIN_OOM ": deferArg cannot defer");
+	}
+	twin_must(rt_defer(f, 1, x) == 0, TWIN_OOM ": deferArg cannot defer"); /* x evaluated here: 1 */
 	x = 5;
 	r = 0;
 	RT_RETURN(r);
@@ -92,11 +111,15 @@ void twin_copy_x_body(void *env)
 RT_DEFERS uint64_t twin_defer_closure(void)
 {
 	uint64_t r = 0, x = 1;
-	rt_defer_result(&r);
+	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": deferClosure cannot defer");
 	struct rx env = { &r, &x };
 	void *f = rt_closure_new(twin_copy_x, &env);
-	rt_defer((void *)rt_closure_free, 1, (uint64_t)f);
-	rt_defer(f, 0); /* reads x when it runs: 5 */
+	twin_must(f != NULL, TWIN_OOM ": no trampoline for deferClosure's closure");
+	if (rt_defer((void *)rt_closure_free, 1, (uint64_t)f) != 0) {
+		rt_closure_free(f);
+		rt_panic(TWIN_OOM ": deferClosure cannot defer");
+	}
+	twin_must(rt_defer(f, 0) == 0, TWIN_OOM ": deferClosure cannot defer"); /* reads x: 5 */
 	x = 5;
 	r = 0;
 	RT_RETURN(r);
@@ -121,7 +144,8 @@ static void print_int(struct text *t, uint64_t i)
 RT_DEFERS static void lifo(struct text *t)
 {
 	for (uint64_t i = 0; i < 3; i++)
-		rt_defer((void *)print_int, 2, (uint64_t)t, i);
+		twin_must(rt_defer((void *)print_int, 2, (uint64_t)t, i) == 0,
+			  TWIN_OOM ": LIFO cannot defer");
 	RT_RETURN_VOID();
 }
 

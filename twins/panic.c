@@ -29,7 +29,7 @@ static void deferred_at(uint64_t depth)
 
 RT_DEFERS static uint64_t level(uint64_t n)
 {
-	rt_defer((void *)deferred_at, 1, n);
+	twin_must(rt_defer((void *)deferred_at, 1, n) == 0, TWIN_OOM ": cannot defer");
 	if (n == 0)
 		rt_panic("deep trouble");
 	level(n - 1);
@@ -49,9 +49,9 @@ RT_DEFERS uint64_t twin_panic_deep(struct twin_panic *o)
 	uint64_t r = 7;
 	*o = (struct twin_panic){ .in_order = 1 };
 	out = o;
-	rt_defer_result(&r);
+	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": cannot defer");
 	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
+	twin_must(rt_defer((void *)recoverer, 0) == 0, TWIN_OOM ": cannot defer");
 	level(99);
 	r = 1;
 	RT_RETURN(r);
@@ -67,9 +67,9 @@ RT_DEFERS uint64_t twin_panic_nil(struct twin_panic *o, uint64_t p)
 	uint64_t r = 5;
 	*o = (struct twin_panic){ .in_order = 1 };
 	out = o;
-	rt_defer_result(&r);
+	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": cannot defer");
 	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
+	twin_must(rt_defer((void *)recoverer, 0) == 0, TWIN_OOM ": cannot defer");
 	r = *(volatile uint64_t *)(p + 8);
 	RT_RETURN(r);
 }
@@ -84,7 +84,7 @@ __attribute__((noinline)) static void recover_and_repanic(void)
 RT_DEFERS static uint64_t inner(void)
 {
 	RT_RECOVER_RETURNS(0);
-	rt_defer((void *)recover_and_repanic, 0);
+	twin_must(rt_defer((void *)recover_and_repanic, 0) == 0, TWIN_OOM ": cannot defer");
 	rt_panic("first");
 }
 
@@ -97,9 +97,9 @@ RT_DEFERS uint64_t twin_panic_repanic(struct twin_panic *o)
 	uint64_t r = 11;
 	*o = (struct twin_panic){ .in_order = 1 };
 	out = o;
-	rt_defer_result(&r);
+	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": cannot defer");
 	RT_RECOVER_RETURNS(r);
-	rt_defer((void *)recoverer, 0);
+	twin_must(rt_defer((void *)recoverer, 0) == 0, TWIN_OOM ": cannot defer");
 	inner();
 	r = 0;
 	RT_RETURN(r);
@@ -118,6 +118,6 @@ static void panic_second(void)
 RT_DEFERS uint64_t twin_panic_chained(uint64_t unused)
 {
 	(void)unused;
-	rt_defer((void *)panic_second, 0);
+	twin_must(rt_defer((void *)panic_second, 0) == 0, TWIN_OOM ": cannot defer");
 	rt_panic("first");
 }

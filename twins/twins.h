@@ -20,6 +20,15 @@ struct twin_view {
 };
 extern void (*twin_observe)(enum twin_stage stage, const struct twin_view *v);
 
+/*
+ * A defer or closure the runtime could not make (out of memory) would
+ * silently change what a program prints; the twins panic instead, with
+ * TWIN_OOM and what failed, as Go's runtime throws when it cannot
+ * allocate: in a task, the task dies and says why.
+ */
+#define TWIN_OOM "out of memory"
+void twin_must(int ok, const char *what);
+
 /* Section 2: defer. */
 uint64_t twin_incr(uint64_t a);          /* b = incr(0):  0 1 */
 uint64_t twin_incrn(uint64_t a);         /* b = incrn(0): 0 2 */
