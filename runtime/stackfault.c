@@ -43,22 +43,38 @@ static uint64_t *reg_by_number(struct rt_regs *r, int n)
 	return map[n & 15];
 }
 
+/* If p is `cmp %REG, %rsp` (either encoding), REG's number; else -1. */
+static int cmp_with_rsp(const uint8_t *p)
+{
+	if ((p[0] & 0xf8) != 0x48)
+		return -1;
+	if (p[1] == 0x39 && (p[2] & 0xc7) == 0xc4) /* cmp %REG, %rsp: REX.R extends REG */
+		return ((p[2] >> 3) & 7) | (p[0] & 4 ? 8 : 0);
+	if (p[1] == 0x3b && (p[2] & 0xf8) == 0xe0) /* the same, encoded the other way: REX.B */
+		return (p[2] & 7) | (p[0] & 1 ? 8 : 0);
+	return -1;
+}
+
 /*
  * If the faulting instruction is the probe of a stack-clash protection
- * loop, as gcc emits it for a large frame or an alloca:
+ * loop, in either shape gcc emits for a large frame or an alloca:
  *
- *     loop: sub  $0x1000, %rsp
- *           orq  $0x0, disp(%rsp)       <- faults in the guard
- *           cmp  %REG, %rsp             <- REG: where the loop ends
- *           jne  loop
+ *     loop: sub  $0x1000, %rsp          loop: cmp  %REG, %rsp
+ *           orq  $0x0, disp(%rsp) <-          je   out
+ *           cmp  %REG, %rsp                   sub  $0x1000, %rsp
+ *           jne  loop                         orq  $0x0, disp(%rsp) <-
+ *                                             jmp  loop
  *
- * returns REG in *regs: the end address, which may lie below the guard
+ * (<-: the instruction that faults in the guard), returns REG in *regs:
+ * the end address the loop counts down to, which may lie below the guard
  * (the whole frame to come) and must move with the stack. Otherwise NULL.
+ * The code is read where it ran: the fault was a data access (the guard),
+ * so the instruction was fetched, and the loop around it is in the same
+ * function; libraries built with the same protection (glibc) are decoded
+ * too.
  */
 static uint64_t *probe_loop_end(struct rt_regs *regs)
 {
-	if (!plat_program_text(regs->rip) || !plat_program_text(regs->rip + 15))
-		return NULL;
 	const uint8_t *p = (const uint8_t *)regs->rip;
 	/* orq $0, disp(%rsp): REX.W 83 /1, ModRM r/m = SIB, SIB = (%rsp), imm8 0 */
 	if (p[0] != 0x48 || p[1] != 0x83 || (p[2] & 0x3f) != 0x0c || p[3] != 0x24)
@@ -67,13 +83,21 @@ static uint64_t *probe_loop_end(struct rt_regs *regs)
 	if (!len || p[len] != 0)
 		return NULL;
 	p += len + 1;
-	if ((p[0] & 0xf8) != 0x48)
-		return NULL;
-	if (p[1] == 0x39 && (p[2] & 0xc7) == 0xc4) /* cmp %REG, %rsp: REX.R extends REG */
-		return reg_by_number(regs, ((p[2] >> 3) & 7) | (p[0] & 4 ? 8 : 0));
-	if (p[1] == 0x3b && (p[2] & 0xf8) == 0xe0) /* the same, encoded the other way: REX.B */
-		return reg_by_number(regs, (p[2] & 7) | (p[0] & 1 ? 8 : 0));
-	return NULL;
+	int reg = cmp_with_rsp(p);
+	if (reg < 0 && (p[0] == 0xeb || p[0] == 0xe9)) { /* jmp back to the loop's cmp */
+		int32_t rel;
+		if (p[0] == 0xeb) {
+			rel = (int8_t)p[1];
+			p += 2;
+		} else {
+			__builtin_memcpy(&rel, p + 1, 4);
+			p += 5;
+		}
+		p += rel;
+		if (p >= (const uint8_t *)regs->rip - 64 && p < (const uint8_t *)regs->rip)
+			reg = cmp_with_rsp(p); /* a loop: its cmp is a few bytes before the probe */
+	}
+	return reg < 0 ? NULL : reg_by_number(regs, reg);
 }
 
 /* A fault in t's guard: double until the faulting access fits, within the limit. */
@@ -81,7 +105,7 @@ static enum rt_fault_action grow(struct rt_task *t, struct rt_regs *regs, uintpt
 {
 	size_t size = t->stack_hi - t->stack_lo, new_size = size * 2;
 	uintptr_t lowest = regs->rsp - RED_ZONE < addr ? regs->rsp - RED_ZONE : addr;
-	uint64_t *end = probe_loop_end(regs), end_was = end ? *end : 0;
+	uint64_t *end = addr == regs->rip ? NULL : probe_loop_end(regs), end_was = end ? *end : 0;
 	uintptr_t own_lo = t->stack_lo - RT_STACK_GUARD, old_hi = t->stack_hi;
 	/* The loop's end is the frame to come: make room for all of it at once,
 	 * if it is below us and within what the limit could allow. */

@@ -181,8 +181,12 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 	t->stats.move_ns += plat_now_ns() - t0;
 	if (rt_trace_moves) {
 		print_move(t, grow ? "grew" : "shrank", lo, hi, nlo, nhi, hi - from, m.adjusted);
-		rt_print("stack: task %lu frame chain after the move: %lu frames\n", t->id,
-			 count_frames(regs ? regs->rbp : t->ctx.rbp, nlo, nhi));
+		char sym[96] = "?";
+		if (regs)
+			plat_symbolize(regs->rip, sym, sizeof sym);
+		rt_print("stack: task %lu frame chain after the move: %lu frames%s%s\n", t->id,
+			 count_frames(regs ? regs->rbp : t->ctx.rbp, nlo, nhi), regs ? "; faulted at " : "",
+			 regs ? sym : "");
 	}
 	return true;
 }

@@ -177,6 +177,7 @@ static void mcall(void (*fn)(void *), void *arg)
 static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t value)
 {
 	rt_defers_drop(&t->defer_frames); /* killed with deferred calls pending: they never run */
+	t->panic = NULL;                  /* a chain in the stack that is about to go */
 	t->state = RT_DONE;
 	t->exit_kind = kind;
 	t->exit_value = value;
@@ -337,9 +338,11 @@ void rt_ready(struct rt_task *t)
 	runq_push(t);
 }
 
-/* Ends the current task with a value for its joiners. */
+/* Ends the current task with a value for its joiners, after running its
+ * pending deferred calls, as Go's Goexit does. */
 _Noreturn void rt_exit(uint64_t value)
 {
+	rt_defer_run_all();
 	mcall(exit_m, &value);
 	__builtin_unreachable(); /* nothing ever continues a finished task */
 }

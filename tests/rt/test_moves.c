@@ -1,0 +1,237 @@
+/*
+ * test_moves.c: regression tests for the ways a stack move used to go
+ * wrong (issue 9's classes), on the Linux port. Each puts a task at the
+ * exact edge of its stack, byte by byte, and then does what moved the
+ * stack at the worst moment:
+ *   - libc (snprintf, an unbuffered fprintf) with 0 to 12 KiB left: glibc
+ *     keeps stack addresses in xmm registers and has probe loops of its own;
+ *   - a channel hand-off and a yield with 0 to 2 KiB left: the runtime's own
+ *     code used to run there, on the stack it was moving;
+ *   - a register holding a pointer into another task's stack while the
+ *     stack grows: it must not change (only the task's own range moves);
+ *   - a stack address in %xmm0 while the stack grows: it must move.
+ */
+#include "rt_test.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "chan.h"
+
+/* Bytes between the caller's %rsp and the bottom of the running task's stack. */
+__attribute__((noinline)) static uint64_t free_bytes(void)
+{
+	return (uintptr_t)__builtin_frame_address(0) - rt_current()->stack_lo;
+}
+
+/* Calls fn(arg) with about `left` bytes of stack left below at_edge's
+ * frame: fn's own frame and what it calls start at most 160 bytes lower. */
+__attribute__((noinline)) static uint64_t at_edge(uint64_t left, uint64_t (*fn)(uint64_t), uint64_t arg)
+{
+	uint64_t f = free_bytes();
+	if (f > left + 256) {
+		volatile uint8_t *pad = __builtin_alloca(f - left);
+		pad[0] = 1;
+		return fn(arg) + (pad[0] - 1);
+	}
+	return fn(arg);
+}
+
+/* Grows the running task's stack to at least 128 KiB, then returns. */
+__attribute__((noinline)) static void pregrow(void)
+{
+	volatile uint8_t big[100 << 10];
+	big[0] = 1;
+	big[sizeof big - 1] = 1;
+}
+
+/* ---- libc at every edge ---- */
+
+static FILE *unbuffered;
+
+static uint64_t call_libc(uint64_t i)
+{
+	char buf[128], want[128];
+	struct { const char *s; double d; long l; } rec = { "edge", 2.5, (long)i };
+	snprintf(buf, sizeof buf, "%s %.3f %ld %p", rec.s, rec.d, rec.l, (void *)&rec);
+	/* The same text, built by hand: the record's address must be where it is now. */
+	uintptr_t a = (uintptr_t)&rec;
+	char hex[32];
+	int n = 0;
+	do
+		hex[n++] = "0123456789abcdef"[a & 15];
+	while (a >>= 4);
+	char *w = want + sprintf(want, "edge 2.500 %ld 0x", (long)i);
+	while (n)
+		*w++ = hex[--n];
+	*w = '\0';
+	if (strcmp(buf, want) != 0)
+		return 1;
+	return fprintf(unbuffered, "%s %d %s\n", rec.s, (int)i, buf) <= 0;
+}
+
+/* One task per edge: a stack that grew at one edge would not be at the next. */
+static uint64_t libc_task(uint64_t left)
+{
+	pregrow();
+	return at_edge(left, call_libc, left);
+}
+
+static void test_libc_at_every_stack_edge(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	int fd = open("/dev/null", O_WRONLY);
+	unbuffered = fdopen(fd, "w");
+	assert_non_null(unbuffered);
+	setvbuf(unbuffered, NULL, _IONBF, 0); /* glibc then formats through a buffer on the stack */
+	rt_trace_moves = getenv("TRACE") != NULL;
+	uint64_t grew = 0;
+	for (uint64_t left = 0; left <= (12 << 10); left += 8) {
+		uint64_t bad = 99;
+		struct rt_task *t = rt_spawn(libc_task, left, "libc");
+		assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
+		if (bad)
+			fail_msg("libc gave a wrong result with %lu bytes of stack left", left);
+		grew += t->stats.grows > 1; /* more than pregrow's */
+		rt_reap(t);
+	}
+	assert_true(grew > 100); /* libc itself made the stack move, many times */
+	fclose(unbuffered);
+}
+
+/* ---- the runtime's own code at every edge ---- */
+
+struct value32 {
+	uint64_t a, b, c, d;
+};
+
+static struct rt_chan *edge_chan;
+
+static uint64_t send_one(uint64_t i)
+{
+	struct value32 v = { i, ~i, i * 3, i ^ 0x5555 };
+	chan_send(edge_chan, &v);
+	return 0;
+}
+
+static uint64_t yield_once(uint64_t i)
+{
+	uint64_t before = i * 7;
+	rt_yield();
+	return before != i * 7;
+}
+
+static uint64_t edge_sender(uint64_t left)
+{
+	pregrow();
+	uint64_t bad = at_edge(left, send_one, left);
+	pregrow();
+	return bad + at_edge(left, yield_once, left);
+}
+
+static uint64_t edge_receiver(uint64_t unused)
+{
+	(void)unused;
+	uint64_t bad = 0;
+	for (uint64_t left = 0; left <= 2048; left += 8) {
+		struct value32 v = { 0, 0, 0, 0 };
+		if (!chan_recv(edge_chan, &v))
+			return ~0UL;
+		bad += v.a != left || v.b != ~left || v.c != left * 3 || v.d != (left ^ 0x5555);
+		rt_yield();
+	}
+	return bad;
+}
+
+static void test_handoff_and_yield_at_every_stack_edge(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	edge_chan = chan_make(sizeof(struct value32), 0);
+	struct rt_task *r = rt_spawn(edge_receiver, 0, "receiver");
+	uint64_t rbad = 99, grew = 0;
+	for (uint64_t left = 0; left <= 2048; left += 8) {
+		uint64_t sbad = 99;
+		struct rt_task *s = rt_spawn(edge_sender, left, "sender");
+		assert_int_equal(rt_join(s, &sbad), RT_EXIT_RETURNED);
+		if (sbad)
+			fail_msg("a yield with %lu bytes of stack left changed a local", left);
+		grew += s->stats.grows >= 2;
+		rt_reap(s);
+	}
+	assert_int_equal(rt_join(r, &rbad), RT_EXIT_RETURNED);
+	assert_int_equal(rbad, 0);
+	assert_true(grew > 10); /* the calls into the runtime made the stack move */
+	rt_reap(r);
+	chan_free(edge_chan);
+}
+
+/* ---- registers: another task's pointer stays, our own moves ---- */
+
+static uint64_t other_local = 0x0123456789abcdefULL;
+static uint64_t *other_ptr;
+
+static uint64_t holder(uint64_t unused)
+{
+	(void)unused;
+	uint64_t mine = 0x1111;
+	other_ptr = &mine;
+	rt_park(); /* until the grower is done */
+	return mine;
+}
+
+/* Touches the first guard byte with `keep` in %r12 and `own` in %xmm0. */
+static uint64_t grower(uint64_t unused)
+{
+	(void)unused;
+	uint64_t own = 0xfeedULL, *ownp = &own;
+	uint64_t keep = (uint64_t)other_ptr, kept, ownp_after;
+	uint64_t at = rt_current()->stack_lo - 8;
+	__asm__ volatile("mov %[keep], %%r12\n\t"
+			 "movq %[ownp], %%xmm0\n\t"
+			 "movb $1, (%[at])\n\t" /* in the guard: the stack grows here */
+			 "mov %%r12, %[kept]\n\t"
+			 "movq %%xmm0, %[after]\n\t"
+			 : [kept] "=&r"(kept), [after] "=&r"(ownp_after), [at] "+r"(at)
+			 : [keep] "r"(keep), [ownp] "r"(ownp)
+			 : "r12", "xmm0", "memory");
+	uint64_t bad = 0;
+	bad += kept != keep;                                   /* another task's: untouched */
+	bad += (uint64_t *)ownp_after != &own;                 /* ours: followed the move */
+	bad += *(uint64_t *)ownp_after != 0xfeedULL;
+	bad += rt_current()->stats.grows != 1;
+	return bad;
+}
+
+static void test_registers_adjust_only_the_tasks_own_range(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	(void)other_local;
+	struct rt_task *h = rt_spawn(holder, 0, "holder"); /* its stack is below the grower's */
+	rt_run();
+	assert_non_null(other_ptr);
+	struct rt_task *g = rt_spawn(grower, 0, "grower");
+	assert_true(g->stack_lo > h->stack_hi);
+	uint64_t bad = 99;
+	assert_int_equal(rt_join(g, &bad), RT_EXIT_RETURNED);
+	assert_int_equal(bad, 0);
+	rt_ready(h);
+	uint64_t mine = 0;
+	assert_int_equal(rt_join(h, &mine), RT_EXIT_RETURNED);
+	assert_int_equal(mine, 0x1111);
+	rt_reap(g);
+	rt_reap(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_libc_at_every_stack_edge),
+		cmocka_unit_test(test_handoff_and_yield_at_every_stack_edge),
+		cmocka_unit_test(test_registers_adjust_only_the_tasks_own_range),
+	};
+	return unit_run("moves", tests);
+}
