@@ -31,7 +31,23 @@ RUNTIME_SRC := $(RUNTIME_C:%=runtime/%.c) $(RUNTIME_S:%=runtime/%.S)
 # The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
 TWINS_C := defer panic hotsplit closure
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
-	$(RUNTIME_C:%=$(B)/runtime/%.o) $(RUNTIME_S:%=$(B)/runtime/%.o) $(TWINS_C:%=$(B)/twins/%.o)
+	$(B)/runtime.o $(TWINS_C:%=$(B)/twins/%.o)
+
+# The runtime as one relocatable object per build (kernel, host tests,
+# bench), its code between __rt_text_start and __rt_text_end
+# (runtime/runtime.ld). $(call runtime_object,DIR,CFLAGS,MAKEFILE) makes
+# DIR/runtime.o, again whenever MAKEFILE (where CFLAGS are set) changes.
+define runtime_object
+$(1)/runtime/%.o: runtime/%.c $(B)/.deps-ok $(3)
+	@mkdir -p $$(dir $$@)
+	@echo "  CC      $$@"; $(CC) $(2) -MMD -MP -c $$< -o $$@
+$(1)/runtime/%.o: runtime/%.S $(B)/.deps-ok $(3)
+	@mkdir -p $$(dir $$@)
+	@echo "  AS      $$@"; $(CC) $(2) -MMD -MP -c $$< -o $$@
+$(1)/runtime.o: $(RUNTIME_C:%=$(1)/runtime/%.o) $(RUNTIME_S:%=$(1)/runtime/%.o) runtime/runtime.ld
+	@echo "  LD -r   $$@"; ld -r -T runtime/runtime.ld -o $$@ $$(filter %.o,$$^)
+-include $(RUNTIME_C:%=$(1)/runtime/%.d) $(RUNTIME_S:%=$(1)/runtime/%.d)
+endef
 
 # ---- the UEFI loader: gnu-efi, position independent, MS ABI for firmware calls ----
 EFI_INC := /usr/include/efi
@@ -60,15 +76,10 @@ deps: $(B)/.deps-ok
 $(B)/kernel/%.o: kernel/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
-$(B)/runtime/%.o: runtime/%.c $(B)/.deps-ok
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
+$(eval $(call runtime_object,$(B),$(KERNEL_CFLAGS) -Ikernel,Makefile))
 $(B)/twins/%.o: twins/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
-$(B)/runtime/%.o: runtime/%.S $(B)/.deps-ok
-	@mkdir -p $(dir $@)
-	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 $(B)/kernel/%.o: kernel/%.S $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
@@ -109,11 +120,12 @@ run: $(IMAGE)
 	$(PYTHON) ovmf/qemu.py run $(IMAGE)
 
 # Every suite runs even if an earlier one failed; the summary decides.
-SUITES := unit rt qemu
+SUITES := unit rt rt-stress qemu
 test: $(B)/.deps-ok
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-@$(MAKE) --no-print-directory unit-test
 	-@$(MAKE) --no-print-directory rt-test
+	-@$(MAKE) --no-print-directory rt-stress-test
 	-@$(MAKE) --no-print-directory qemu-test
 	@echo "== summary"
 	@$(PYTHON) tools/summary.py $(RESULTS) $(SUITES)
@@ -124,14 +136,15 @@ qemu-test: $(IMAGE)
 	$(PYTHON) tests/qemu/run.py --image $(IMAGE) --counts $(RESULTS)/qemu.counts
 
 # ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
-RT_BENCH_SRC := bench/rt_bench.c $(RUNTIME_SRC) host/plat_linux.c kernel/format.c kernel/symbols.c \
+RT_BENCH_CFLAGS := -std=gnu11 -O2 -g -fno-pie -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
+	-fcf-protection=none -ftrivial-auto-var-init=zero -Wall -Wextra -Werror -Iruntime -Ikernel -Ihost
+$(eval $(call runtime_object,$(B)/bench,$(RT_BENCH_CFLAGS),Makefile))
+RT_BENCH_SRC := bench/rt_bench.c $(B)/bench/runtime.o host/plat_linux.c kernel/format.c kernel/symbols.c \
 	twins/hotsplit.c
 $(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h twins/*.h) $(B)/.deps-ok
 	@mkdir -p $(dir $@)
-	@echo "  CCLD    $@"; $(CC) -std=gnu11 -O2 -g -fno-pie -no-pie -fno-omit-frame-pointer \
-		-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
-		-fcf-protection=none -ftrivial-auto-var-init=zero -Wall -Wextra -Werror -Iruntime -Ikernel -Ihost \
-		$(filter %.c %.S,$^) -o $@
+	@echo "  CCLD    $@"; $(CC) $(RT_BENCH_CFLAGS) -no-pie $(filter %.c %.S %.o,$^) -o $@
 
 .PHONY: bench
 bench: $(B)/.bench-deps-ok $(IMAGE) $(B)/bench/rt_bench
@@ -159,4 +172,4 @@ include tests/rt/rt.mk
 clean:
 	rm -rf $(B)
 
--include $(KERNEL_OBJ:.o=.d) $(B)/boot/loader.d
+-include $(filter-out $(B)/runtime.d,$(KERNEL_OBJ:.o=.d)) $(B)/boot/loader.d

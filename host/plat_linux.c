@@ -358,6 +358,62 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 #undef STORE
 }
 
+static timer_t stress_timer;
+static long stress_ns;
+
+/* Arms the stress timer once: re-armed after each tick, so the program
+ * always runs between two moves, for the interval or four times as long as
+ * the last move took, whichever is longer (a 100 MiB stack takes
+ * milliseconds to copy; a timer shorter than that would leave no time to
+ * run at all). */
+static void stress_arm(long last_ns)
+{
+	long ns = 4 * last_ns > stress_ns ? 4 * last_ns : stress_ns;
+	struct itimerspec it = { { 0, 0 }, { ns / 1000000000, ns % 1000000000 } };
+	timer_settime(stress_timer, 0, &it, NULL);
+}
+
+/* SIGPROF: the move-stress switch's tick. */
+static void on_tick(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct rt_regs r;
+	(void)sig;
+	(void)si;
+#define LOAD(f, R) r.f = (uint64_t)g[R];
+	GREGS(LOAD)
+#undef LOAD
+	gather_lanes(uc, &r);
+	uint64_t t0 = plat_now_ns();
+	if (rt_stress_tick(&r)) {
+#define STORE(f, R) g[R] = (greg_t)r.f;
+		GREGS(STORE)
+#undef STORE
+	}
+	if (rt_stress_moves)
+		stress_arm((long)(plat_now_ns() - t0));
+}
+
+/* A high-resolution timer (CLOCK_MONOTONIC), not setitimer's profiling
+ * clock: that one ticks at the kernel's HZ, a few hundred times a second. */
+void host_stress(unsigned interval_us)
+{
+	static bool made;
+	if (!made) {
+		struct sigevent ev;
+		memset(&ev, 0, sizeof ev);
+		ev.sigev_notify = SIGEV_SIGNAL;
+		ev.sigev_signo = SIGPROF;
+		if (timer_create(CLOCK_MONOTONIC, &ev, &stress_timer) != 0)
+			return;
+		made = true;
+	}
+	stress_ns = (long)interval_us * 1000;
+	rt_stress_moves = interval_us != 0;
+	stress_arm(0); /* an interval of 0 disarms it */
+}
+
 /* Loads the symbol table of our own executable, for fault reports. */
 static void load_symbols(void)
 {
@@ -394,13 +450,21 @@ void host_init(void)
 		sigaltstack(&ss, NULL);
 		load_symbols();
 	}
+	/* Faults and ticks never interrupt each other: both move stacks. */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGPROF);
 	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+	sa.sa_sigaction = on_tick;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigaction(SIGPROF, &sa, NULL);
 	rt_init();
+	const char *stress = getenv("MORESTACK_STRESS_US");
+	if (stress && *stress && !rt_stress_moves)
+		host_stress((unsigned)strtoul(stress, NULL, 0));
 }

@@ -141,6 +141,7 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
  */
 extern bool rt_stress_moves;
 bool rt_stress_tick(struct rt_regs *regs);
+void rt_stress_counts(uint64_t counts[3]); /* moves to stacks twice, as, half as large */
 
 /* ---- for the platform's fault reports and the shell ---- */
 bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap);

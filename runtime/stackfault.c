@@ -208,3 +208,56 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
 	ksnprintf(reason, sizeof reason, "%s", what);
 	return kill(t, regs, reason);
 }
+
+/* ---- the move-stress switch ---- */
+
+bool rt_stress_moves;
+static uint64_t stress_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t stress_count[3]; /* moves made: to a stack twice, as, half as large */
+
+/* True if pc is in the runtime's own code (runtime.ld brackets it). */
+static bool runtime_text(uintptr_t pc)
+{
+	extern char __rt_text_start[], __rt_text_end[];
+	return pc >= (uintptr_t)__rt_text_start && pc < (uintptr_t)__rt_text_end;
+}
+
+/*
+ * From the platform's timer (an interrupt on its own stack, or a signal
+ * on the signal stack), with the interrupted context: if a task's own code
+ * was running, moves its stack at that instruction, as if it had faulted:
+ * to a stack twice as large, as large (Go's mayMoreStackMove), or half as
+ * large, at random. Never in the runtime's code (it may be in the middle
+ * of a structure the move reads), never outside the program's code (libc
+ * may keep stack addresses where no scan sees them), never with %rsp
+ * outside the task's stack (in the guard, a probe loop's fault comes next
+ * anyway). Growth stops at 8 times what is in use, so that stress does
+ * not use up the stack addresses.
+ */
+bool rt_stress_tick(struct rt_regs *regs)
+{
+	struct rt_task *t = rt_current();
+	if (!rt_stress_moves || !t || regs->rsp < t->stack_lo || regs->rsp > t->stack_hi ||
+	    !plat_program_text(regs->rip) || runtime_text(regs->rip))
+		return false;
+	stress_state = stress_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	size_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - (regs->rsp - RED_ZONE);
+	int pick = (int)((stress_state >> 33) % 3); /* 0: twice, 1: as large, 2: half */
+	if (pick == 0 && (size * 2 > rt_stack_limit || size * 2 > 8 * used + (64UL << 10)))
+		pick = 1;
+	/* A shrink keeps a page above what is in use: the task's next call faults and grows if it needs more. */
+	if (pick == 2 && (size / 2 < RT_STACK_MIN || used + PLAT_PAGE > size / 2))
+		pick = 1;
+	size_t new_size = pick == 0 ? size * 2 : pick == 1 ? size : size / 2;
+	if (!rt_stack_move(t, new_size, regs->rsp - RED_ZONE, regs, pick == 0))
+		return false;
+	stress_count[pick]++;
+	return true;
+}
+
+/* How many moves the stress switch made: to stacks twice, as, and half as large. */
+void rt_stress_counts(uint64_t counts[3])
+{
+	for (int i = 0; i < 3; i++)
+		counts[i] = stress_count[i];
+}

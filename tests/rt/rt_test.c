@@ -1,6 +1,8 @@
 /* rt_test.c: console capture and setup shared by the host runtime tests. */
 #include "rt_test.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 char console_buf[1 << 16];
@@ -24,8 +26,23 @@ void console_reset(void)
 	console_buf[0] = '\0';
 }
 
+/* Under the move-stress switch, says how many moves it made (the log shows it worked). */
+static void report_stress(void)
+{
+	uint64_t c[3];
+	rt_stress_counts(c);
+	if (rt_stress_moves)
+		fprintf(stderr, "move-stress: %llu moves to larger stacks, %llu to the same size, %llu to smaller\n",
+			(unsigned long long)c[0], (unsigned long long)c[1], (unsigned long long)c[2]);
+}
+
 void rt_test_setup(void)
 {
+	static bool once;
+	if (!once) {
+		once = true;
+		atexit(report_stress);
+	}
 	host_init();
 	host_console = capture;
 	console_reset();

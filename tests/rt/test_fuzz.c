@@ -45,11 +45,15 @@ static uint64_t run_seeds(uint64_t base, uint64_t n, const struct stackfuzz_opts
 		values += res.values;
 		frames += res.frames;
 	}
+	uint64_t sc[3];
+	rt_stress_counts(sc);
 	fprintf(stderr, "fuzz %s: seeds %llu..%llu: %llu of %llu failed; killed %llu, corrupted %llu, "
-		"deadlocked %llu; %llu stack moves, %llu values and %llu frames checked\n",
+		"deadlocked %llu; %llu stack moves (move-stress so far: %llu larger, %llu same size, %llu smaller), "
+		"%llu values and %llu frames checked\n",
 		label, (unsigned long long)base, (unsigned long long)(base + n - 1), (unsigned long long)failed,
 		(unsigned long long)n, (unsigned long long)killed, (unsigned long long)corrupted,
-		(unsigned long long)stuck, (unsigned long long)moves, (unsigned long long)values,
+		(unsigned long long)stuck, (unsigned long long)moves, (unsigned long long)sc[0],
+		(unsigned long long)sc[1], (unsigned long long)sc[2], (unsigned long long)values,
 		(unsigned long long)frames);
 	return failed;
 }

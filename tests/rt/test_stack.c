@@ -79,7 +79,9 @@ static void test_million_frames(void **state)
 	assert_true(value == expect);
 	/* 4 KiB doubling to hold ~1M frames of at least 48 bytes: >= 14 moves. */
 	assert_true(t->stats.grows >= 14);
-	assert_true(chain_checks == t->stats.grows + 1);
+	/* A check after each growth the recursion saw (the move-stress switch
+	 * may move it twice between two calls: one check for both). */
+	assert_true(chain_checks >= 15 && chain_checks <= t->stats.grows + 1);
 	assert_true(t->stats.high_water >= n * 48);
 	assert_true(t->stats.pointers_adjusted >= n);
 	rt_reap(t);

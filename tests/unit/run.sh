@@ -13,7 +13,7 @@ counts=$1
 shift
 passed=0
 failed=0
-log=$(dirname "$counts")/unit-logs
+log=$(dirname "$counts")/$(basename "$counts" .counts)-logs
 mkdir -p "$log"
 
 for bin in "$@"; do
