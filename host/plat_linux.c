@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 
 #include "host.h"
 #include "platform.h"
+#include "internal.h"
 #include "rt.h"
 #include "format.h"
 #include "symbols.h"
@@ -142,6 +144,55 @@ static void pool_init(void)
 		close(pool_fd);
 		pool_fd = -1;
 	}
+}
+
+/*
+ * fork() copies mappings as they are: a MAP_SHARED stack from the pool
+ * would be the same memory in parent and child, and each would write into
+ * the other's task stacks (the child's first returns from fork() already
+ * do). So before a fork (pthread_atfork's prepare, in the parent) every
+ * pooled stack becomes a private anonymous copy, which fork() then copies
+ * on write like any private memory; its pool pages go back to the pool.
+ * In the child the pool is off: its memfd is the parent's. Runs on the
+ * runtime stack, since the forking task's own stack is among those
+ * replaced.
+ */
+static uint64_t privatize_stacks(void *unused)
+{
+	(void)unused;
+	for (struct rt_task *t = rt_tasks(); t; t = t->all_next) {
+		size_t bytes = t->stack_hi - t->stack_lo;
+		int order = order_of(bytes);
+		int64_t off = t->stack_lo && order >= 0 ? backing_take(t->stack_lo) : -1;
+		if (off < 0)
+			continue;
+		void *copy = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (copy == MAP_FAILED)
+			rt_fatal("fork: no memory for a private copy of a task stack");
+		memcpy(copy, (void *)t->stack_lo, bytes);
+		if (mremap(copy, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)t->stack_lo) == MAP_FAILED)
+			rt_fatal("fork: could not put a private copy of a task stack in place");
+		if (pool_free_n[order] < POOL_FREE_MAX)
+			pool_free[order][pool_free_n[order]++] = (uint64_t)off;
+		else
+			fallocate(pool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)bytes);
+	}
+	return 0;
+}
+
+static void before_fork(void)
+{
+	if (pool_fd >= 0)
+		rt_systemstack(privatize_stacks, NULL);
+}
+
+static void after_fork_in_child(void)
+{
+	if (pool_fd < 0)
+		return;
+	close(pool_fd);
+	pool_fd = -1;
+	memset(pool_free_n, 0, sizeof pool_free_n);
 }
 
 /* Maps pooled pages (reused, zeroed; or new at the end of the file) at addr. */
@@ -444,6 +495,7 @@ void host_init(void)
 	static void *altstack;
 	if (!altstack) {
 		pool_init();
+		pthread_atfork(before_fork, NULL, after_fork_in_child);
 		xstate_layout();
 		altstack = mmap(NULL, SIGNAL_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		stack_t ss = { .ss_sp = altstack, .ss_size = SIGNAL_STACK, .ss_flags = 0 };

@@ -9,11 +9,14 @@
  *     code used to run there, on the stack it was moving;
  *   - a register holding a pointer into another task's stack while the
  *     stack grows: it must not change (only the task's own range moves);
- *   - a stack address in %xmm0 while the stack grows: it must move.
+ *   - a stack address in %xmm0 while the stack grows: it must move;
+ *   - fork() in a task: the child must get its own copy of every stack
+ *     (pooled stacks are shared mappings of one memfd).
  */
 #include "rt_test.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -226,12 +229,61 @@ static void test_registers_adjust_only_the_tasks_own_range(void **state)
 	rt_reap(h);
 }
 
+/* ---- fork: the child gets its own copy of every task stack ---- */
+
+static uint64_t *parked_local;
+
+static uint64_t parked_task(uint64_t unused)
+{
+	(void)unused;
+	uint64_t local = 1000;
+	parked_local = &local;
+	rt_park();
+	return local;
+}
+
+static uint64_t forking_task(uint64_t unused)
+{
+	(void)unused;
+	uint64_t mine = 7;
+	pid_t pid = fork();
+	if (pid == 0) { /* the child: sees the parent's values, changes its own copies */
+		int ok = mine == 7 && *parked_local == 1000;
+		mine = 8;
+		*parked_local = 2000;
+		_exit(ok ? 0 : 1);
+	}
+	int status = -1;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 100;
+	/* The parent: its stacks are as they were. */
+	return (uint64_t)(WIFEXITED(status) ? WEXITSTATUS(status) : 50) + (mine != 7) * 10;
+}
+
+static void test_fork_gives_the_child_private_stacks(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *p = rt_spawn(parked_task, 0, "parked");
+	rt_run();
+	struct rt_task *f = rt_spawn(forking_task, 0, "forker");
+	uint64_t r = 99, local = 0;
+	assert_int_equal(rt_join(f, &r), RT_EXIT_RETURNED);
+	assert_int_equal(r, 0);
+	rt_ready(p);
+	assert_int_equal(rt_join(p, &local), RT_EXIT_RETURNED);
+	assert_int_equal(local, 1000);
+	rt_reap(f);
+	rt_reap(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_libc_at_every_stack_edge),
 		cmocka_unit_test(test_handoff_and_yield_at_every_stack_edge),
 		cmocka_unit_test(test_registers_adjust_only_the_tasks_own_range),
+		cmocka_unit_test(test_fork_gives_the_child_private_stacks),
 	};
 	return unit_run("moves", tests);
 }
