@@ -144,6 +144,8 @@ bool rt_stress_tick(struct rt_regs *regs);
 void rt_stress_counts(uint64_t counts[3]); /* moves to stacks twice, as, half as large */
 
 /* ---- for the platform's fault reports and the shell ---- */
+bool rt_stack_word_could_point(uint64_t w);
+uint64_t rt_stack_words_possible(void);
 bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap);
 uint64_t rt_stack_high_water(struct rt_task *t);
 void rt_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

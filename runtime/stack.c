@@ -137,6 +137,35 @@ uintptr_t rt_stack_va_alloc(size_t size)
 	return top - size;
 }
 
+/*
+ * True if w could ever be taken for a pointer into a stack: it lies in the
+ * part of the region handed out so far, inside a window. Every stack range
+ * the mover adjusts is inside this set, so it bounds the conservative
+ * scan's mistakes (docs/stack-moves.md measures them class by class).
+ */
+bool rt_stack_word_could_point(uint64_t w)
+{
+	uint64_t low = w & 0xffffffffUL;
+	return w >= region_lo && w < region_next && low >= WINDOW_LO && low < WINDOW_HI;
+}
+
+/* How many addresses rt_stack_word_could_point accepts: the windows' part of
+ * the region handed out so far. */
+uint64_t rt_stack_words_possible(void)
+{
+	uint64_t n = 0;
+	for (uint64_t block = region_lo & ~0xffffffffUL; block < region_next; block += 1UL << 32) {
+		uint64_t a = block + WINDOW_LO, b = block + WINDOW_HI;
+		if (a < region_lo)
+			a = region_lo;
+		if (b > region_next)
+			b = region_next;
+		if (b > a)
+			n += b - a;
+	}
+	return n;
+}
+
 /* Gives task t a fresh stack of size bytes. Returns false if out of memory or addresses. */
 bool rt_stack_alloc(struct rt_task *t, size_t size)
 {

@@ -16,8 +16,8 @@ RT_HOST_CFLAGS := -std=gnu11 -g -O2 -fno-pie -fno-omit-frame-pointer \
 	-Wall -Wextra -Werror -Iruntime -Ikernel -Ihost -Itests/unit -Itests/rt -Itests/fuzz
 RT_HOST_LDFLAGS := -no-pie
 $(eval $(call runtime_object,$(B)/rt,$(RT_HOST_CFLAGS),tests/rt/rt.mk))
-RT_SOURCES := $(B)/rt/runtime.o host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c tests/fuzz/stackfuzz.c twins/defer.c twins/panic.c twins/closure.c
-RT_TESTS := stack moves chan closure defer panic fuzz
+RT_SOURCES := $(B)/rt/runtime.o host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c tests/fuzz/stackfuzz.c tests/fuzz/wordclasses.c twins/defer.c twins/panic.c twins/closure.c
+RT_TESTS := stack moves chan closure defer panic fuzz falsepos
 RT_BINS := $(RT_TESTS:%=$(B)/rt/test_%)
 RT_HEADERS := $(wildcard runtime/*.h host/*.h kernel/*.h tests/unit/*.h tests/rt/*.h twins/*.h)
 
