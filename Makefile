@@ -130,6 +130,16 @@ test: $(B)/.deps-ok
 	@echo "== summary"
 	@$(PYTHON) tools/summary.py $(RESULTS) $(SUITES)
 
+# Many more fuzzer seeds than make test runs, on the Linux port, with and
+# without the move-stress switch: FUZZ_SEEDS of each (new seeds every run,
+# printed; a failing seed is printed with how to replay it).
+FUZZ_SEEDS := 5000
+.PHONY: fuzz
+fuzz: $(B)/rt/test_fuzz
+	MORESTACK_FUZZ_SEEDS=$(FUZZ_SEEDS) $(B)/rt/test_fuzz 2>&1 | grep -E '^fuzz|FUZZ FAIL|PASSED|FAILED'
+	MORESTACK_FUZZ_SEEDS=$$(( $(FUZZ_SEEDS) / 5 )) MORESTACK_STRESS_US=50 $(B)/rt/test_fuzz 2>&1 | \
+		grep -E '^fuzz|FUZZ FAIL|PASSED|FAILED|move-stress'
+
 # QEMU suites: boot the image once per test file, files in parallel.
 qemu-test: $(IMAGE)
 	@mkdir -p $(RESULTS)

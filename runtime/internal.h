@@ -38,7 +38,8 @@ struct rt_task *rt_stack_owner(uintptr_t addr);
 uintptr_t rt_stack_va_alloc(size_t size);
 void rt_stack_retire(struct rt_task *t, uintptr_t lo, uintptr_t hi, uintptr_t new_lo, uintptr_t new_hi,
 		     bool grew);
-bool rt_stack_print_where(uintptr_t addr);
+bool rt_stack_print_where(uintptr_t addr, bool blame);
+bool rt_stack_was_tasks(uintptr_t addr, uint64_t id);
 extern uint64_t rt_stack_committed;
 
 /* ---- stackmove.c: moving a stack (Go's copystack) ---- */

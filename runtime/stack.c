@@ -265,12 +265,21 @@ bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap)
 	return true;
 }
 
+/* True if addr is in an old stack of the task numbered id (one it moved away from). */
+bool rt_stack_was_tasks(uintptr_t addr, uint64_t id)
+{
+	const struct retired *r = find_retired(addr);
+	return r && r->task == id && r->new_lo;
+}
+
 /*
  * Says where a faulting address is, in lines under 80 columns for a
  * serial terminal: a live stack or its guard, or an old stack, with the
- * move that retired it. Returns false if it is in no stack we know.
+ * move that retired it; if `blame` and it is in an old stack, the likely
+ * cause (a pointer kept outside the stack). Returns false if it is in no
+ * stack we know.
  */
-bool rt_stack_print_where(uintptr_t addr)
+bool rt_stack_print_where(uintptr_t addr, bool blame)
 {
 	const struct retired *r = rt_stack_owner(addr) ? NULL : find_retired(addr);
 	struct rt_task *t;
@@ -293,8 +302,9 @@ bool rt_stack_print_where(uintptr_t addr)
 		rt_print("runtime:   the task's stack is now [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
 	else
 		rt_print("runtime:   the task has exited since\n");
-	rt_print("runtime: a pointer into a stack was kept where the runtime cannot adjust it\n"
-		 "runtime: (a global, the heap): when the stack moved, it went stale.\n");
+	if (blame)
+		rt_print("runtime: a pointer into a stack was kept where the runtime cannot adjust it\n"
+			 "runtime: (a global, the heap): when the stack moved, it went stale.\n");
 	return true;
 }
 

@@ -164,6 +164,8 @@ static struct rt_task *faulting_task(struct rt_regs *regs, const char *what)
 		return NULL;
 	if (regs->rsp >= cur->stack_lo - RT_STACK_GUARD && regs->rsp <= cur->stack_hi)
 		return cur;
+	if (rt_stack_was_tasks(regs->rsp, cur->id))
+		return cur; /* its stack pointer is stale: rt_fault says so */
 	char sym[96];
 	if (!plat_symbolize(regs->rip, sym, sizeof sym))
 		ksnprintf(sym, sizeof sym, "?");
@@ -189,6 +191,14 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
 	struct rt_task *t = faulting_task(regs, what);
 	if (!t)
 		return RT_FAULT_NOT_OURS;
+	if (regs->rsp < t->stack_lo - RT_STACK_GUARD || regs->rsp > t->stack_hi) {
+		rt_print("runtime: task %lu (%s): %s with its stack pointer %#lx\n", t->id, t->name, what,
+			 regs->rsp);
+		rt_stack_print_where(regs->rsp, false);
+		rt_print("runtime: the task runs on a stack it has moved away from: a longjmp, or a\n"
+			 "runtime: context saved before the move (setjmp cannot cross a stack move)\n");
+		return kill(t, regs, "its stack pointer is in its old stack (longjmp across a move?)");
+	}
 	if (kind == RT_FAULT_PAGE && addr >= t->stack_lo - RT_STACK_GUARD && addr < t->stack_lo)
 		return grow(t, regs, addr);
 	if (kind == RT_FAULT_DIVIDE)
@@ -203,7 +213,7 @@ enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_faul
 	rt_print("runtime:   at pc %#lx <%s>\n", regs->rip, sym);
 	if (kind == RT_FAULT_PAGE) {
 		rt_print("runtime:   address %#lx\n", addr);
-		rt_stack_print_where(addr);
+		rt_stack_print_where(addr, true);
 	}
 	ksnprintf(reason, sizeof reason, "%s", what);
 	return kill(t, regs, reason);

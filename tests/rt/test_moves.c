@@ -11,11 +11,13 @@
  *     stack grows: it must not change (only the task's own range moves);
  *   - a stack address in %xmm0 while the stack grows: it must move;
  *   - fork() in a task: the child must get its own copy of every stack
- *     (pooled stacks are shared mappings of one memfd).
+ *     (pooled stacks are shared mappings of one memfd);
+ *   - longjmp across a move: the task dies with a report naming the cause.
  */
 #include "rt_test.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -277,6 +279,42 @@ static void test_fork_gives_the_child_private_stacks(void **state)
 	rt_reap(p);
 }
 
+/* ---- longjmp across a move: a clear report, only that task dies ---- */
+
+static jmp_buf before_move;
+
+__attribute__((noinline)) static void grow_then_jump(void)
+{
+	volatile uint8_t big[64 << 10];
+	big[0] = 1;
+	if (big[0])
+		longjmp(before_move, 1);
+}
+
+static uint64_t longjmp_task(uint64_t unused)
+{
+	(void)unused;
+	if (setjmp(before_move))
+		return 1; /* never: the stack it saved is gone */
+	grow_then_jump();
+	return 2;
+}
+
+static void test_longjmp_across_a_move_is_reported(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *t = rt_spawn(longjmp_task, 0, "jumper");
+	assert_int_equal(rt_join(t, NULL), RT_EXIT_KILLED);
+	char want[120];
+	snprintf(want, sizeof want, "is in task %lu's old stack [", t->id);
+	expect_console(want);
+	expect_console("a longjmp, or a\nruntime: context saved before the move");
+	assert_string_equal(t->kill_reason, "its stack pointer is in its old stack (longjmp across a move?)");
+	assert_null(strstr(console_buf, "(a global, the heap)")); /* not a pointer kept elsewhere */
+	rt_reap(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_handoff_and_yield_at_every_stack_edge),
 		cmocka_unit_test(test_registers_adjust_only_the_tasks_own_range),
 		cmocka_unit_test(test_fork_gives_the_child_private_stacks),
+		cmocka_unit_test(test_longjmp_across_a_move_is_reported),
 	};
 	return unit_run("moves", tests);
 }
