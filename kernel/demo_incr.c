@@ -11,10 +11,10 @@
 #include "kernel.h"
 #include "tasks.h"
 
+#include "../runtime/defer.h"
 #include "../runtime/rt.h"
 #include "../twins/twins.h"
 
-void rt_defer_trampoline(void);
 
 struct incr_main {
 	uint64_t a, b;

@@ -17,6 +17,12 @@
 #include "../runtime/platform.h"
 #include "../runtime/rt.h"
 
+/* The stack mover adjusts the general registers of a faulting context
+ * (struct rt_regs, nlanes = 0): there must be no other. */
+#if defined(__SSE__) || defined(__MMX__) || defined(__x87__)
+#error "the kernel is built with -mgeneral-regs-only: tasks keep no state in vector or x87 registers"
+#endif
+
 #define POOL_MAX 8192 /* frames kept for reuse (32 MiB); more go back to the allocator */
 
 static uint64_t pool_head; /* a free frame; its first word (via the direct map) links the next */

@@ -14,7 +14,8 @@
  */
 #include "kernel.h"
 
-void rt_defer_trampoline(void);
+#include "../runtime/defer.h"
+
 
 #define SYMBOLS_MAX 8192
 

@@ -72,7 +72,6 @@ struct rt_defer_rec {
 };
 
 struct rt_defer_frame *rt_defer_frames;
-void rt_defer_trampoline(void);
 _Noreturn void rt_kill_self(const char *reason);
 int rt_context_save(struct rt_recovery *ctx) __attribute__((returns_twice));
 

@@ -146,6 +146,10 @@ static inline __attribute__((always_inline)) void rt_defer_returning(uintptr_t f
 	}
 }
 
+/* Where a deferring function's `ret` lands (defer_tramp.S): backtraces
+ * and the demos recognise it as a return address. */
+void rt_defer_trampoline(void);
+
 int rt_defer(const void *fn, int nargs, ...);
 int rt_defer_result(uint64_t *result);
 uint64_t rt_defer_pending(void);

@@ -45,7 +45,4 @@ extern uint64_t rt_stack_committed;
 /* ---- stackmove.c: moving a stack (Go's copystack) ---- */
 bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, struct rt_regs *regs,
 		   bool grow);
-
-/* ---- defer_tramp.S ---- */
-void rt_defer_trampoline(void);
 #endif

@@ -31,12 +31,23 @@
 #include "platform.h"
 #include "rt.h"
 
+#include <stddef.h>
+
+/* panic_switch.S reads and writes struct rt_recovery at these offsets. */
+_Static_assert(offsetof(struct rt_recovery, rbp) == 0, "panic_switch.S: rbp at 0");
+_Static_assert(offsetof(struct rt_recovery, rbx) == 8, "panic_switch.S: rbx at 8");
+_Static_assert(offsetof(struct rt_recovery, r12) == 16, "panic_switch.S: r12 at 16");
+_Static_assert(offsetof(struct rt_recovery, r13) == 24, "panic_switch.S: r13 at 24");
+_Static_assert(offsetof(struct rt_recovery, r14) == 32, "panic_switch.S: r14 at 32");
+_Static_assert(offsetof(struct rt_recovery, r15) == 40, "panic_switch.S: r15 at 40");
+_Static_assert(offsetof(struct rt_recovery, rsp) == 48, "panic_switch.S: rsp at 48");
+_Static_assert(offsetof(struct rt_recovery, rip) == 56, "panic_switch.S: rip at 56");
+
 #include "format.h"
 
 void rt_defer_call(const void *fn, const uint64_t *args, uintptr_t *sp);
 _Noreturn void rt_recovery_resume(const struct rt_recovery *ctx);
 _Noreturn void rt_kill_self(const char *reason);
-void rt_defer_trampoline(void);
 
 /* Prints the chain oldest first, then the task's frames, as Go does for an unrecovered panic. */
 __attribute__((noinline)) static void report(struct rt_task *t, struct rt_panic *newest)
