@@ -249,6 +249,74 @@ static void test_many_producers_one_consumer(void **state)
 	chan_free(pc_chan);
 }
 
+/* ---- Go's semantics the old runtime missed (issue 9, class 9) ---- */
+
+static struct rt_task *joined;
+
+static uint64_t slow_worker(uint64_t v)
+{
+	for (int i = 0; i < 5; i++)
+		rt_yield();
+	return v;
+}
+
+static uint64_t joiner(uint64_t unused)
+{
+	(void)unused;
+	uint64_t v = 0;
+	return rt_join(joined, &v) == RT_EXIT_RETURNED ? v : 0;
+}
+
+/* Two tasks join one: both see it end (the first used to stay parked). */
+static void test_two_joiners_both_wake(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	joined = rt_spawn(slow_worker, 42, "worker");
+	struct rt_task *a = rt_spawn(joiner, 0, "joiner-a"), *b = rt_spawn(joiner, 0, "joiner-b");
+	uint64_t va = 0, vb = 0;
+	assert_int_equal(rt_join(a, &va), RT_EXIT_RETURNED);
+	assert_int_equal(rt_join(b, &vb), RT_EXIT_RETURNED);
+	assert_int_equal(va, 42);
+	assert_int_equal(vb, 42);
+	rt_reap(a);
+	rt_reap(b);
+	rt_reap(joined);
+}
+
+static uint64_t nil_receiver(uint64_t unused)
+{
+	(void)unused;
+	uint64_t v;
+	chan_recv(NULL, &v);
+	return 1; /* never */
+}
+
+static uint64_t nil_sender(uint64_t unused)
+{
+	(void)unused;
+	uint64_t v = 1;
+	chan_send(NULL, &v);
+	return 1; /* never */
+}
+
+/* A nil channel blocks forever, as in Go (it used to panic); the others go on. */
+static void test_nil_channel_blocks_forever(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *r = rt_spawn(nil_receiver, 0, "nil-recv"), *s = rt_spawn(nil_sender, 0, "nil-send");
+	struct rt_task *w = rt_spawn(slow_worker, 7, "worker");
+	uint64_t v = 0;
+	assert_int_equal(rt_join(w, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 7);
+	rt_run();
+	assert_int_equal(r->state, RT_PARKED);
+	assert_int_equal(s->state, RT_PARKED);
+	assert_null(strstr(console_buf, "panic"));
+	rt_reap(w); /* r and s stay parked for good: nothing can wake them */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +326,8 @@ int main(void)
 		cmocka_unit_test(test_go_panics_kill_only_the_task),
 		cmocka_unit_test(test_waiting_element_follows_a_stack_move),
 		cmocka_unit_test(test_many_producers_one_consumer),
+		cmocka_unit_test(test_two_joiners_both_wake),
+		cmocka_unit_test(test_nil_channel_blocks_forever),
 	};
 	return unit_run("chan", tests);
 }

@@ -667,6 +667,34 @@ RT_DEFERS static uint64_t goexit_outer(uint64_t with_panic)
 	RT_RETURN(0);
 }
 
+RT_DEFERS static uint64_t exit_with_defers_inner(uint64_t v)
+{
+	rt_defer((void *)note, 1, 2);
+	rt_exit(v); /* Go's Goexit: the pending deferred calls run first */
+}
+
+RT_DEFERS static uint64_t exit_with_defers(uint64_t v)
+{
+	rt_defer((void *)note, 1, 1);
+	exit_with_defers_inner(v);
+	RT_RETURN(0);
+}
+
+/* rt_exit runs what is deferred, innermost first, as Goexit does (it used to drop it). */
+static void test_exit_runs_pending_deferred_calls(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	order_len = 0;
+	order[0] = '\0';
+	uint64_t v = 0;
+	struct rt_task *t = rt_spawn(exit_with_defers, 9, "goexit");
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 9);
+	assert_string_equal(order, "21");
+	rt_reap(t);
+}
+
 static void test_run_all_runs_every_pending_call_innermost_first(void **state)
 {
 	(void)state;
@@ -696,6 +724,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_incr_and_incrn_print_0_1_and_0_2),
+		cmocka_unit_test(test_exit_runs_pending_deferred_calls),
 		cmocka_unit_test(test_defer_arg_is_1_and_defer_closure_is_5),
 		cmocka_unit_test(test_lifo_order_2_1_0),
 		cmocka_unit_test(test_ten_thousand_defers_in_one_frame),
