@@ -26,6 +26,7 @@
  * nothing.
  */
 #include "closure.h"
+#include "internal.h"
 #include "heap.h"
 #include "platform.h"
 
@@ -171,14 +172,20 @@ static int grow_pool(void)
 	return 0;
 }
 
-/*
- * Returns a function pointer that runs code with env in %r10 (code is
- * usually an RT_CLOSURE_CODE entry), or NULL when the pool cannot grow.
- */
-void *rt_closure_new(const void *code, void *env)
+struct new_req {
+	const void *code;
+	void *env;
+};
+
+/* On the runtime stack: the pool, the index the stack mover walks, and
+ * the platform's page mapping must never be caught half-way by a move
+ * (task.c's invariant 1). */
+static uint64_t closure_new_sys(void *arg)
 {
+	const void *code = ((struct new_req *)arg)->code;
+	void *env = ((struct new_req *)arg)->env;
 	if (!free_slots && grow_pool() != 0)
-		return NULL;
+		return 0;
 	struct slot *s = free_slots;
 	free_slots = s->next;
 	s->env = env;
@@ -191,7 +198,17 @@ void *rt_closure_new(const void *code, void *env)
 	}
 	stats.live++;
 	stats.created++;
-	return (void *)((uintptr_t)s - PLAT_PAGE);
+	return (uintptr_t)s - PLAT_PAGE;
+}
+
+/*
+ * Returns a function pointer that runs code with env in %r10 (code is
+ * usually an RT_CLOSURE_CODE entry), or NULL when the pool cannot grow.
+ */
+void *rt_closure_new(const void *code, void *env)
+{
+	struct new_req req = { code, env };
+	return (void *)rt_systemstack(closure_new_sys, &req);
 }
 
 /* True if fn is a live closure from this pool. */
@@ -206,11 +223,10 @@ int rt_closure_is(const void *fn)
 	return 0;
 }
 
-/* Gives a closure's trampoline back to the pool. Returns 0, or -1 if fn is not a live closure. */
-int rt_closure_free_checked(void *fn)
+static uint64_t closure_free_sys(void *fn)
 {
 	if (!rt_closure_is(fn))
-		return -1;
+		return 1;
 	struct slot *s = slot_of(fn);
 	if (s->indexed) {
 		index_remove(s);
@@ -225,6 +241,13 @@ int rt_closure_free_checked(void *fn)
 	stats.live--;
 	stats.freed++;
 	return 0;
+}
+
+/* Gives a closure's trampoline back to the pool (on the runtime stack, as
+ * rt_closure_new). Returns 0, or -1 if fn is not a live closure. */
+int rt_closure_free_checked(void *fn)
+{
+	return rt_systemstack(closure_free_sys, fn) ? -1 : 0;
 }
 
 void rt_closure_free(void *fn)

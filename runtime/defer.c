@@ -59,6 +59,7 @@
 #include <stddef.h>
 
 #include "defer.h"
+#include "internal.h"
 #include "heap.h"
 #include "platform.h"
 #include "rt.h"
@@ -201,6 +202,7 @@ static struct rt_defer_frame *frame_for(uintptr_t f_rbp, uintptr_t f_rsp)
  */
 __attribute__((noinline)) int rt_defer(const void *fn, int nargs, ...)
 {
+	rt_headroom();
 	uintptr_t *fp = __builtin_frame_address(0);
 	if (nargs < 0 || nargs > RT_DEFER_ARGS) {
 		rt_print("runtime: defer: %d arguments, at most %d\n", nargs, RT_DEFER_ARGS);
@@ -226,6 +228,7 @@ __attribute__((noinline)) int rt_defer(const void *fn, int nargs, ...)
  * the deferred calls is what the caller receives. Returns 0 or -1. */
 __attribute__((noinline)) int rt_defer_result(uint64_t *result)
 {
+	rt_headroom();
 	uintptr_t *fp = __builtin_frame_address(0);
 	struct rt_defer_frame *f = frame_for(fp[0], (uintptr_t)(fp + 2));
 	if (!f)
@@ -237,6 +240,7 @@ __attribute__((noinline)) int rt_defer_result(uint64_t *result)
 /* Called by rt_recovery_point (panic_switch.S) with its caller's registers. */
 void rt_recovery_save(const uint64_t *saved, uint64_t rsp, uint64_t rip)
 {
+	rt_headroom();
 	struct rt_defer_frame *f = frame_for(saved[0], rsp);
 	if (!f)
 		return;
@@ -279,6 +283,7 @@ typedef void (*call6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t
  */
 struct rt_defer_frame *rt_defer_run(struct rt_defer_frame *f)
 {
+	rt_headroom();
 	if (!f->returning) {
 		char caller[96];
 		if (!plat_symbolize(f->ret - 1, caller, sizeof caller))
@@ -316,6 +321,7 @@ void rt_defer_run_all(void)
 {
 	struct rt_recovery ctx;
 	struct rt_defer_frame *f;
+	rt_headroom();
 	(void)rt_context_save(&ctx); /* returns again, with 1, after a recovered panic */
 	for (f = rt_defer_frames; f; f = f->next) {
 		f->recovery = ctx;

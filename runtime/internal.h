@@ -30,6 +30,26 @@ _Noreturn void rt_die(const char *panic_msg);
 uint64_t rt_tasks_spawned(void);
 uint64_t rt_tasks_live(void);
 
+/*
+ * Runtime code that runs on a task's stack (defer and panic: they call the
+ * deferred functions there) calls this first, after its prologue and
+ * before it changes anything: if its own frames and the runtime calls it
+ * makes need the stack to grow, it grows here, not half-way through a
+ * record the mover reads. RT_HEADROOM bounds that use (rt_print's buffer
+ * and formatting included); the deferred calls are the task's own code and
+ * may grow the stack as they like. It lands in the guard (16 KiB) when
+ * less is left, which is what makes the stack grow.
+ */
+#define RT_HEADROOM (8UL << 10)
+static inline __attribute__((always_inline)) void rt_headroom(void)
+{
+	if (rt_current()) {
+		volatile const char *p = (const char *)__builtin_frame_address(0) - RT_HEADROOM;
+		(void)*p;
+	}
+}
+_Static_assert(RT_HEADROOM < RT_STACK_GUARD, "the headroom probe must land in the guard");
+
 /* ---- stack.c: stacks, their addresses, the record of old ones ---- */
 bool rt_stack_alloc(struct rt_task *t, size_t size);
 void rt_stack_free(struct rt_task *t);

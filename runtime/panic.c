@@ -27,6 +27,7 @@
 #include "panic.h"
 
 #include "defer.h"
+#include "internal.h"
 #include "heap.h"
 #include "platform.h"
 #include "rt.h"
@@ -84,6 +85,7 @@ __attribute__((noinline)) static void report(struct rt_task *t, struct rt_panic 
  */
 _Noreturn void rt_panic(const char *msg)
 {
+	rt_headroom();
 	struct rt_task *t = rt_current();
 	if (!t)
 		rt_fatal(msg);

@@ -18,7 +18,11 @@
  *      runtime stack, shrinks it. Never while code holds an address in
  *      another task's stack or a half-updated runtime structure: all such
  *      code runs on the runtime stack, which never moves, through
- *      rt_systemstack (returns to the task) or rt_mcall (leaves it).
+ *      rt_systemstack (returns to the task) or rt_mcall (leaves it). The
+ *      one runtime code that must run on the task's stack, defer and panic
+ *      (the deferred calls run there), first touches RT_HEADROOM below
+ *      itself (rt_headroom), so that a growth it needs happens at its
+ *      entry, before it holds anything.
  *   2. A switch writes nothing on a task stack: the context is saved in
  *      the task record (context.S), so the only instruction of a switch
  *      that can fault is the `call` into it, before anything has changed.

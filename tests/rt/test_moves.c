@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "defer.h"
 
 /* Bytes between the caller's %rsp and the bottom of the running task's stack. */
 __attribute__((noinline)) static uint64_t free_bytes(void)
@@ -148,6 +149,48 @@ static uint64_t edge_receiver(uint64_t unused)
 		rt_yield();
 	}
 	return bad;
+}
+
+static uint64_t deferred_sum;
+
+static void add_to_sum(uint64_t v) { deferred_sum += v; }
+
+/* Defers three calls and names its result: the runtime's defer records
+ * are made with the stack at its edge. */
+RT_DEFERS static uint64_t defer_at_edge(uint64_t i)
+{
+	uint64_t r = i;
+	rt_defer_result(&r);
+	rt_defer((void *)add_to_sum, 1, i);
+	rt_defer((void *)add_to_sum, 1, 2 * i);
+	rt_defer((void *)add_to_sum, 1, 3 * i);
+	r = i + 1;
+	RT_RETURN(r);
+}
+
+static uint64_t edge_deferrer(uint64_t left)
+{
+	pregrow();
+	deferred_sum = 0;
+	uint64_t r = at_edge(left, defer_at_edge, left);
+	return (r != left + 1) + (deferred_sum != 6 * left);
+}
+
+static void test_defer_at_every_stack_edge(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t grew = 0;
+	for (uint64_t left = 0; left <= 2048; left += 8) {
+		uint64_t bad = 99;
+		struct rt_task *t = rt_spawn(edge_deferrer, left, "deferrer");
+		assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
+		if (bad)
+			fail_msg("defer with %lu bytes of stack left: wrong result or deferred calls", left);
+		grew += t->stats.grows >= 2;
+		rt_reap(t);
+	}
+	assert_true(grew > 10);
 }
 
 static void test_handoff_and_yield_at_every_stack_edge(void **state)
@@ -320,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_libc_at_every_stack_edge),
 		cmocka_unit_test(test_handoff_and_yield_at_every_stack_edge),
+		cmocka_unit_test(test_defer_at_every_stack_edge),
 		cmocka_unit_test(test_registers_adjust_only_the_tasks_own_range),
 		cmocka_unit_test(test_fork_gives_the_child_private_stacks),
 		cmocka_unit_test(test_longjmp_across_a_move_is_reported),
