@@ -142,12 +142,12 @@ static bool block_forever(struct rt_task *self, void *arg)
 }
 
 /* Parks the current task for good: what Go does on a nil channel. */
-static _Noreturn void wait_forever(void)
+static _Noreturn void wait_forever(const char *reason)
 {
 	if (!rt_current())
 		rt_die("channel operation on a nil channel outside a task would block forever");
 	for (;;)
-		rt_park_on(block_forever, NULL);
+		rt_park_on(block_forever, NULL, reason);
 }
 
 /* Sends a copy of *elem; waits for room (or, unbuffered, for a receiver). */
@@ -155,12 +155,12 @@ void chan_send(struct rt_chan *c, const void *elem)
 {
 	struct chan_op op = { c, (void *)elem, OP_WAIT, false };
 	if (!c)
-		wait_forever();
+		wait_forever("chan send (nil chan)");
 	rt_systemstack(send_sys, &op);
 	if (op.result == OP_WAIT) {
 		if (!rt_current())
 			rt_die("channel operation would block outside a task");
-		rt_park_on(send_commit, &op);
+		rt_park_on(send_commit, &op, "chan send");
 		if (op.result == OP_WAIT) /* woken by a receiver, or by close */
 			op.result = rt_current()->wait_ok ? OP_DONE : OP_CLOSED;
 		rt_current()->wait_elem = NULL;
@@ -226,12 +226,12 @@ bool chan_recv(struct rt_chan *c, void *elem)
 {
 	struct chan_op op = { c, elem, OP_WAIT, false };
 	if (!c)
-		wait_forever();
+		wait_forever("chan receive (nil chan)");
 	rt_systemstack(recv_sys, &op);
 	if (op.result == OP_WAIT) {
 		if (!rt_current())
 			rt_die("channel operation would block outside a task");
-		rt_park_on(recv_commit, &op);
+		rt_park_on(recv_commit, &op, "chan receive");
 		if (op.result == OP_WAIT) /* woken by a sender (a value) or by close (zeroes) */
 			op.received = rt_current()->wait_ok;
 		rt_current()->wait_elem = NULL;

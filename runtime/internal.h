@@ -23,7 +23,7 @@ void rt_kill_trampoline(void);
 /* ---- task.c: the scheduler ---- */
 uint64_t rt_systemstack(uint64_t (*fn)(void *), void *arg);
 bool rt_on_runtime_stack(uintptr_t sp);
-void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg);
+void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg, const char *reason);
 void rt_kill_from_fault(struct rt_task *t, struct rt_regs *regs);
 _Noreturn void rt_kill_self(const char *reason);
 _Noreturn void rt_die(const char *panic_msg);

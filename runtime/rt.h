@@ -73,6 +73,7 @@ struct rt_task {
 	struct rt_defer_frame *defer_frames; /* while not running: its innermost deferring frame */
 	struct rt_panic *panic;    /* the newest panic under way, in this task's stack */
 	uint64_t wait_ok;
+	const char *wait_reason;   /* while parked: what for, in Go's words ("chan receive") */
 	char kill_reason[64];      /* why it was killed */
 };
 

@@ -323,15 +323,17 @@ void rt_yield(void)
  * task where its waker will find it, or returns false if there is no need
  * to wait after all (Go's gopark with its unlockf).
  */
-void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg)
+void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg, const char *reason)
 {
 	struct park_req req = { commit, arg };
-	if (!rt_current())
+	struct rt_task *t = rt_current();
+	if (!t)
 		return;
+	t->wait_reason = reason;
 	mcall(park_m, &req);
 }
 
-void rt_park(void) { rt_park_on(NULL, NULL); }
+void rt_park(void) { rt_park_on(NULL, NULL, "parked"); }
 
 /* Makes a parked task runnable again. */
 void rt_ready(struct rt_task *t)
@@ -406,6 +408,27 @@ static void host_run(struct rt_task *t)
 }
 
 /*
+ * The host waits for t, and no task can run: every task is asleep, as Go
+ * says ("all goroutines are asleep - deadlock!"). Go ends the program; the
+ * host here only learns that t will not finish, and the blocked tasks are
+ * listed with what they wait for.
+ */
+static void report_deadlock(struct rt_task *t)
+{
+	rt_print("runtime: all tasks are asleep: task %lu (%s) cannot finish - deadlock!\n", t->id, t->name);
+	int shown = 0;
+	for (struct rt_task *b = sched.all; b; b = b->all_next) {
+		if (b->state != RT_PARKED)
+			continue;
+		if (shown++ == 8) {
+			rt_print("runtime:   ...\n");
+			break;
+		}
+		rt_print("runtime:   task %lu (%s) [%s]\n", b->id, b->name, b->wait_reason ? b->wait_reason : "parked");
+	}
+}
+
+/*
  * Waits for t to finish; stores its value. Returns how it ended
  * (RT_EXIT_KILLED if it died of a fault). From outside any task, runs the
  * scheduler until t is done. Any number of tasks may join one task. Does
@@ -416,9 +439,11 @@ enum rt_exit_kind rt_join(struct rt_task *t, uint64_t *value)
 	struct rt_task *cur = rt_current();
 	if (cur && cur != t) {
 		while (t->state != RT_DONE)
-			rt_park_on(join_commit, t);
+			rt_park_on(join_commit, t, "join");
 	} else if (!cur) {
 		host_run(t);
+		if (t->state != RT_DONE)
+			report_deadlock(t);
 	}
 	if (value)
 		*value = t->exit_value;

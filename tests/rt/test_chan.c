@@ -5,6 +5,8 @@
  */
 #include "rt_test.h"
 
+#include <stdio.h>
+
 #include "chan.h"
 
 struct pair {
@@ -314,7 +316,17 @@ static void test_nil_channel_blocks_forever(void **state)
 	assert_int_equal(r->state, RT_PARKED);
 	assert_int_equal(s->state, RT_PARKED);
 	assert_null(strstr(console_buf, "panic"));
-	rt_reap(w); /* r and s stay parked for good: nothing can wake them */
+	rt_reap(w);
+	/* Joining one of them from the host: every task is asleep, Go's deadlock. */
+	assert_int_equal(rt_join(r, NULL), RT_EXIT_NONE);
+	char want[160];
+	snprintf(want, sizeof want, "runtime: all tasks are asleep: task %lu (nil-recv) cannot finish - deadlock!", r->id);
+	expect_console(want);
+	snprintf(want, sizeof want, "task %lu (nil-recv) [chan receive (nil chan)]", r->id);
+	expect_console(want);
+	snprintf(want, sizeof want, "task %lu (nil-send) [chan send (nil chan)]", s->id);
+	expect_console(want);
+	/* r and s stay parked for good: nothing can wake them */
 }
 
 int main(void)
