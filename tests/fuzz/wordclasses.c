@@ -62,20 +62,14 @@ static uint64_t draw_text(uint64_t *s)
 	return w;
 }
 
-/* Doubles of everyday magnitude: 1e-9 to 1e15, either sign. */
+/* Doubles of everyday magnitude, 2^-30 to 2^50 (1e-9 to 1e15), either
+ * sign, built from their bits (the kernel has no floating point): sign,
+ * an exponent in that range, any mantissa. */
 static uint64_t draw_double(uint64_t *s)
 {
 	uint64_t r = next(s);
-	double mant = 1.0 + (double)(r >> 12) / 4503599627370496.0; /* [1, 2) */
-	int exp2 = -30 + (int)((r & 0xfff) % 80);                 /* 2^-30 .. 2^49 */
-	double d = mant;
-	for (int i = 0; i < (exp2 < 0 ? -exp2 : exp2); i++)
-		d = exp2 < 0 ? d / 2 : d * 2;
-	if (next(s) & 1)
-		d = -d;
-	uint64_t w;
-	__builtin_memcpy(&w, &d, sizeof w);
-	return w;
+	uint64_t exponent = 1023 - 30 + r % 80, sign = (r >> 8) & 1;
+	return sign << 63 | exponent << 52 | (next(s) >> 12);
 }
 
 static uint64_t draw_random(uint64_t *s) { return next(s); }
@@ -87,7 +81,7 @@ const struct wordclass wordclasses[] = {
 	{ "quads of int16, |v| < 2^14", 1, draw_quad16 },
 	{ "eight int8, |v| < 64", 1, draw_octet8 },
 	{ "ASCII text, NUL-padded or not", 1, draw_text },
-	{ "doubles, 1e-9 to 1e15", 1, draw_double },
+	{ "doubles, 2^-30 to 2^50 (1e-9 to 1e15)", 1, draw_double },
 	{ "uniformly random words", 0, draw_random },
 };
 const unsigned wordclass_count = sizeof wordclasses / sizeof wordclasses[0];
