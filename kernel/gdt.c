@@ -6,7 +6,10 @@
  * Interrupt Stack Table gives chosen exceptions a known-good stack (SDM
  * 6.14.5). We use it for #DF, NMI, #MC and #PF, so a page fault taken on an
  * exhausted stack still has room to run; the runtime grows task stacks
- * from exactly that fault.
+ * from exactly that fault. Every hardware interrupt has a slot of its own
+ * too (IST_IRQ): the CPU switches to it unconditionally, so no interrupt
+ * ever pushes its frame on a task stack, which may be one page from its
+ * guard and may move under the interrupted code (kernel/stress.c).
  */
 #include <stdint.h>
 

@@ -7,6 +7,14 @@
  * (the current stack may be garbage), NMI (may arrive anywhere), #PF (may
  * be caused by running out of the current stack), and the faults a task
  * may cause (#DE, #BP, #UD, #GP, x87/SIMD/alignment), which share one.
+ * Every vector from 32 up (the PIC's IRQs, anything else) has one more,
+ * IST_IRQ: a task's stack never holds an interrupt frame, so tasks may run
+ * with interrupts on, and a timer tick may move the interrupted task's
+ * stack (kernel/stress.c). An IST stack is not re-entrant (the CPU loads
+ * the same top each time, SDM 6.14.5); these are safe because an interrupt
+ * gate clears IF until iretq and no handler sets it again (SDM 6.12.1,
+ * "Flag Usage By Exception- or Interrupt-Handler Procedure"), and a fault
+ * inside a handler goes to another slot.
  */
 #include <stdint.h>
 
@@ -43,7 +51,7 @@ static void set_gate(int vector, int ist)
 void idt_init(void)
 {
 	for (int v = 0; v < 256; v++)
-		set_gate(v, 0);
+		set_gate(v, v >= T_IRQ0 ? IST_IRQ : 0);
 	set_gate(T_DOUBLE_FAULT, IST_DF);
 	set_gate(T_NMI, IST_NMI);
 	set_gate(T_MACHINE_CHECK, IST_MC);

@@ -65,6 +65,7 @@ _Noreturn void machine_poweroff(void);
 /* pic.c */
 void pic_init(void);
 void pic_unmask(int irq);
+void pic_mask(int irq);
 void pic_eoi(int irq);
 bool pic_spurious(int irq);
 
@@ -79,6 +80,11 @@ void qemu_exit_if_testing(int code);
 
 /* tasks.c: runtime tasks from the shell; rtplat.c: the runtime's platform */
 void rtplat_init(void);
+struct trapframe;
+struct rt_regs;
+void rtplat_regs_from_frame(const struct trapframe *tf, struct rt_regs *r);
+void rtplat_regs_to_frame(const struct rt_regs *r, struct trapframe *tf);
+extern volatile int rtplat_stress_hold; /* nonzero: a stress tick must not move a stack */
 void cmd_grow(int argc, char **argv);
 void cmd_spawn(int argc, char **argv);
 void cmd_resume(int argc, char **argv);
@@ -102,6 +108,12 @@ void cmd_hotsplit(int argc, char **argv);
 void cmd_color(int argc, char **argv);
 void cmd_step(int argc, char **argv);
 void cmd_demo(int argc, char **argv);
+void cmd_fuzz(int argc, char **argv);   /* fuzz.c */
+
+/* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
+void cmd_stress(int argc, char **argv);
+bool stress_begin(void); /* from run_tasks: true if it armed the timer and enabled interrupts */
+void stress_end(void);
 
 /* shell.c */
 _Noreturn void shell_run(void);

@@ -43,6 +43,13 @@ void pic_unmask(int irq)
 	write_mask();
 }
 
+/* OCW1 (the interrupt mask register): a set bit masks its line. */
+void pic_mask(int irq)
+{
+	mask |= (uint16_t)(1 << irq);
+	write_mask();
+}
+
 /*
  * IRQ 7 (and 15) also arrive spuriously: when a line drops before the CPU
  * acknowledges it, the PIC sends its lowest-priority vector anyway, without

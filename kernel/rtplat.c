@@ -5,9 +5,10 @@
  * TASK_STACK_BASE region. Frames of unmapped stacks go to a pool and are
  * the first reused by the next stack (their addresses never are). Faults
  * reach the runtime through the trap layer's fault hook, on an IST stack:
- * the hook translates the trap frame to and from struct rt_regs.
- * Tasks run with interrupts off, so no interrupt frame is ever pushed on a
- * task stack (see kernel/tasks.c).
+ * the hook translates the trap frame to and from struct rt_regs (so does
+ * the move-stress tick, kernel/stress.c, with the same two functions).
+ * No interrupt frame is ever pushed on a task stack: every gate switches
+ * to an IST stack (kernel/idt.c).
  */
 #include "kernel.h"
 #include "trap.h"
@@ -120,11 +121,30 @@ void plat_decommit(uintptr_t addr, size_t bytes)
 }
 
 /*
+ * Nonzero while kernel code that a task may call on its own stack changes
+ * the frame allocator or the page tables: a move-stress tick then must not
+ * move the stack, since the move itself maps pages (plat_commit) and would
+ * run into the half-done change. The runtime's own callers of the platform
+ * run on the runtime stack, where no tick moves anything.
+ */
+volatile int rtplat_stress_hold;
+
+static uintptr_t map_code_pair(const void *code_page);
+
+/*
  * A closure page pair at the next free place of CLOSURE_BASE: the kernel's
  * own stub page (its physical frame in the kernel image) mapped again
  * read-only and executable, then a fresh data frame, writable, no-execute.
  */
 uintptr_t plat_map_code_pair(const void *code_page)
+{
+	rtplat_stress_hold++;
+	uintptr_t at = map_code_pair(code_page);
+	rtplat_stress_hold--;
+	return at;
+}
+
+static uintptr_t map_code_pair(const void *code_page)
 {
 	static uint64_t next = CLOSURE_BASE;
 	if (next + 2 * PAGE_SIZE > CLOSURE_BASE + CLOSURE_REGION)
@@ -186,14 +206,30 @@ _Noreturn void rt_fatal(const char *msg)
 #define REGS(X) X(rax) X(rbx) X(rcx) X(rdx) X(rsi) X(rdi) X(rbp) X(rsp) X(r8) X(r9) X(r10) \
 	X(r11) X(r12) X(r13) X(r14) X(r15) X(rip)
 
+/* The interrupted context of tf as the runtime sees it: the fault hook's
+ * and the move-stress tick's. No vector lanes: the kernel and its tasks
+ * use general registers only (-mgeneral-regs-only). [fault-safe] */
+void rtplat_regs_from_frame(const struct trapframe *tf, struct rt_regs *r)
+{
+	r->nlanes = 0;
+#define LOAD(f) r->f = tf->f;
+	REGS(LOAD)
+#undef LOAD
+}
+
+/* Writes r (as the runtime left it) back into tf, for iretq. [fault-safe] */
+void rtplat_regs_to_frame(const struct rt_regs *r, struct trapframe *tf)
+{
+#define STORE(f) tf->f = r->f;
+	REGS(STORE)
+#undef STORE
+}
+
 /* The trap layer's fault hook: every task fault goes to the runtime. */
 static bool task_fault(struct trapframe *tf)
 {
 	struct rt_regs r;
-	r.nlanes = 0; /* general registers only (-mgeneral-regs-only) */
-#define LOAD(f) r.f = tf->f;
-	REGS(LOAD)
-#undef LOAD
+	rtplat_regs_from_frame(tf, &r);
 	bool page = tf->vector == T_PAGE_FAULT;
 	char what[64];
 	ksnprintf(what, sizeof what, "%s", exception_names[tf->vector]);
@@ -202,9 +238,7 @@ static bool task_fault(struct trapframe *tf)
 	enum rt_fault_action a = rt_fault(&r, page ? read_cr2() : 0, kind, what);
 	if (a == RT_FAULT_NOT_OURS)
 		return false;
-#define STORE(f) tf->f = r.f;
-	REGS(STORE)
-#undef STORE
+	rtplat_regs_to_frame(&r, tf);
 	return true;
 }
 

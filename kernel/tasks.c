@@ -12,8 +12,11 @@
  *
  * Faults in tasks are in taskfaults.c, churn in churn.c, bench in bench.c.
  *
- * Tasks run with interrupts off: an interrupt would push its frame on
- * whatever task stack is live, and a task stack may be one page from full.
+ * Tasks run with interrupts off, unless the move-stress switch is on
+ * (`stress`, stress.c): then its timer ticks while they run. Either is
+ * safe for their stacks: every interrupt gate switches to an IST stack
+ * (idt.c), so no interrupt frame lands on a task stack, which may be one
+ * page from its guard.
  */
 #include "kernel.h"
 #include "tasks.h"
@@ -25,12 +28,16 @@
 #include "../runtime/platform.h"
 #include "../runtime/rt.h"
 
-/* Runs the scheduler until nothing is runnable, with interrupts off. */
+/* Runs the scheduler until nothing is runnable, with interrupts off but
+ * for the move-stress tick's, if it is on. */
 void run_tasks(void)
 {
 	uint64_t flags = read_rflags();
 	cli();
+	bool ticking = !rt_current() && stress_begin();
 	rt_run();
+	if (ticking)
+		stress_end();
 	if (flags & 0x200)
 		sti();
 }

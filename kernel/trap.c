@@ -26,10 +26,12 @@ const char *const exception_names[32] = {
 
 static fault_hook task_fault_hook;
 static irq_handler irq_handlers[16];
+static irq_frame_handler irq_frame_handlers[16];
 static int in_fault_report;
 
 void trap_set_fault_hook(fault_hook hook) { task_fault_hook = hook; }
 void trap_set_irq_handler(int irq, irq_handler h) { irq_handlers[irq] = h; }
+void trap_set_irq_frame_handler(int irq, irq_frame_handler h) { irq_frame_handlers[irq] = h; }
 
 /* The #PF error code in words (Intel SDM vol. 3A, 4.7, figure 4-12). */
 static void print_page_fault_cause(uint64_t err, uint64_t cr2)
@@ -101,7 +103,9 @@ void trap(struct trapframe *tf)
 		int irq = (int)(tf->vector - T_IRQ0);
 		if (pic_spurious(irq))
 			return;
-		if (irq_handlers[irq])
+		if (irq_frame_handlers[irq])
+			irq_frame_handlers[irq](irq, tf);
+		else if (irq_handlers[irq])
 			irq_handlers[irq](irq);
 		pic_eoi(irq);
 		return;

@@ -37,6 +37,11 @@ extern const char *const exception_names[32];
 
 typedef void (*irq_handler)(int irq);
 void trap_set_irq_handler(int irq, irq_handler h);
+/* The same, for a handler that needs the interrupted context (it may
+ * rewrite it, as the move-stress tick does). Runs on the IST_IRQ stack,
+ * interrupts off; the EOI is sent after it returns. */
+typedef void (*irq_frame_handler)(int irq, struct trapframe *tf);
+void trap_set_irq_frame_handler(int irq, irq_frame_handler h);
 
 _Noreturn void kernel_fault(struct trapframe *tf, const char *why);
 #endif

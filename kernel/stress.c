@@ -1,0 +1,175 @@
+/*
+ * stress.c: the move-stress switch on bare metal: `stress on [HZ] | off`.
+ *
+ * While it is on and tasks run (run_tasks), the 8254 timer's channel 0
+ * raises IRQ 0 through the 8259 PIC, and the handler gives the interrupted
+ * context to rt_stress_tick (runtime/stackfault.c), which moves the
+ * running task's stack at that instruction if the task's own code was
+ * running there. The runtime decides what is a task's code; a tick in the
+ * shell, on the runtime stack or in a fault handler does nothing:
+ *
+ *   - the shell and the runtime stack: rt_stress_tick finds no current
+ *     task, or a %rsp outside the current task's stack;
+ *   - a fault handler: it cannot be interrupted at all (interrupt gates
+ *     clear IF), and its IST stack (IST_PF, IST_FAULT) is not the one this
+ *     handler runs on (IST_IRQ, kernel/idt.c);
+ *   - kernel code a task runs on its own stack while it changes the frame
+ *     allocator or the page tables (rtplat_stress_hold): a move maps pages.
+ *
+ * The handler obeys the fault path's rules: it allocates nothing (the
+ * context it hands over, struct rt_regs, is on its IST stack) and takes no
+ * lock; the move commits pages from the platform's pool, as a fault does.
+ *
+ * Why the PIT and not the LAPIC timer: the PIC is already remapped and
+ * used (kernel/pic.c), the PIT needs four port writes and no MMIO mapping
+ * or calibration, and one-shot mode lets each tick be armed after the
+ * previous handler returns.
+ *
+ * The tick is one-shot, re-armed at the end of each handler for the
+ * interval or four times as long as the last move took, whichever is
+ * longer (as the Linux port does): a move of a large stack takes
+ * milliseconds under TCG, and a periodic tick shorter than that would
+ * leave the task no time to run at all.
+ */
+#include "kernel.h"
+#include "tasks.h"
+#include "trap.h"
+#include "x86.h"
+
+#include "../runtime/platform.h"
+#include "../runtime/rt.h"
+
+/*
+ * The 8254 Programmable Interval Timer (Intel 8254 datasheet, order no.
+ * 231164): counter 0 at I/O port 0x40, the control word register at 0x43,
+ * clocked at 1.193182 MHz; its OUT 0 is wired to IRQ 0 on PC hardware.
+ * Control word 0x30: counter 0 (bits 7-6 = 00), read/write the low then
+ * the high byte (bits 5-4 = 11), mode 0 "interrupt on terminal count"
+ * (bits 3-1 = 000), binary (bit 0 = 0). In mode 0, writing the control
+ * word sets OUT low; after the count is written it counts down and OUT
+ * goes high at zero (the PIC's edge), and stays high: one tick per arming.
+ */
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+#define PIT_HZ 1193182UL
+#define PIT_MODE0_CH0 0x30
+
+#define STRESS_HZ_DEFAULT 5000
+#define STRESS_HZ_MIN 20 /* a 16-bit count at 1.19 MHz reaches down to 18.2 Hz */
+#define STRESS_HZ_MAX 20000
+
+static struct {
+	bool installed;           /* IRQ 0's handler set, the line unmasked */
+	volatile bool running;    /* run_tasks is running tasks: re-arm */
+	uint64_t hz, interval_ns;
+	uint64_t ticks, moved, held, last_move_ns, max_move_ns;
+} st = { .hz = STRESS_HZ_DEFAULT, .interval_ns = 1000000000UL / STRESS_HZ_DEFAULT };
+
+/* Arms one tick ns from now (at most the counter's 65535 periods, 55 ms). */
+static void pit_arm(uint64_t ns)
+{
+	uint64_t count = ns * PIT_HZ / 1000000000UL;
+	if (count < 2)
+		count = 2;
+	if (count > 0xffff)
+		count = 0xffff;
+	outb(PIT_CMD, PIT_MODE0_CH0);
+	outb(PIT_CH0, (uint8_t)count);
+	outb(PIT_CH0, (uint8_t)(count >> 8));
+}
+
+/* IRQ 0, on the IST_IRQ stack with interrupts off; tf is the interrupted context. */
+static void stress_irq(int irq, struct trapframe *tf)
+{
+	(void)irq;
+	if (!st.running)
+		return; /* a tick that arrived after run_tasks: stay disarmed */
+	st.ticks++;
+	uint64_t took = 0;
+	if (rtplat_stress_hold) {
+		st.held++;
+	} else {
+		struct rt_regs r;
+		rtplat_regs_from_frame(tf, &r);
+		uint64_t t0 = plat_now_ns();
+		if (rt_stress_tick(&r)) {
+			rtplat_regs_to_frame(&r, tf);
+			took = plat_now_ns() - t0;
+			st.moved++;
+			st.last_move_ns = took;
+			if (took > st.max_move_ns)
+				st.max_move_ns = took;
+		}
+	}
+	pit_arm(4 * took > st.interval_ns ? 4 * took : st.interval_ns);
+}
+
+/*
+ * From run_tasks, interrupts off: if stress is on, arms the first tick and
+ * enables interrupts while the tasks run. Returns true if it did.
+ */
+bool stress_begin(void)
+{
+	if (!rt_stress_moves || !st.installed)
+		return false;
+	st.running = true;
+	pit_arm(st.interval_ns);
+	sti();
+	return true;
+}
+
+/* After the tasks ran: interrupts off; a tick still pending does nothing. */
+void stress_end(void)
+{
+	cli();
+	st.running = false;
+}
+
+static void print_state(void)
+{
+	uint64_t c[3];
+	rt_stress_counts(c);
+	if (!rt_stress_moves)
+		kprintf("stress: off");
+	else
+		kprintf("stress: on, %lu Hz: a tick %lu us after the last (or 4 times the last move's "
+			"time), only while tasks run", st.hz, st.interval_ns / 1000);
+	kprintf("\nstress: %lu ticks, %lu moved a stack (%lu larger, %lu same size, %lu smaller), "
+		"%lu held off; longest move %lu us\n", st.ticks, st.moved, c[0], c[1], c[2], st.held,
+		st.max_move_ns / 1000);
+}
+
+void cmd_stress(int argc, char **argv)
+{
+	uint64_t hz = STRESS_HZ_DEFAULT;
+	bool on = argc >= 2 && strcmp(argv[1], "on") == 0, off = argc == 2 && strcmp(argv[1], "off") == 0;
+	if (argc == 3 && on && (parse_u64(argv[2], &hz) != 0 || hz < STRESS_HZ_MIN || hz > STRESS_HZ_MAX)) {
+		kprintf("stress: '%s' is not a tick rate: HZ is %d to %d ticks a second (default %d)\n",
+			argv[2], STRESS_HZ_MIN, STRESS_HZ_MAX, STRESS_HZ_DEFAULT);
+		return;
+	}
+	if (argc > 3 || (argc >= 2 && !on && !off)) {
+		kprintf("stress: usage: stress [on [HZ] | off] (HZ: %d to %d, default %d); with no "
+			"argument, the state\n", STRESS_HZ_MIN, STRESS_HZ_MAX, STRESS_HZ_DEFAULT);
+		return;
+	}
+	if (on) {
+		if (!st.installed) {
+			pit_arm(st.interval_ns); /* out of whatever mode the firmware left it in */
+			trap_set_irq_frame_handler(0, stress_irq);
+			pic_unmask(0);
+			st.installed = true;
+		}
+		st.hz = hz;
+		st.interval_ns = 1000000000UL / hz;
+		rt_stress_moves = true;
+	} else if (off) {
+		rt_stress_moves = false;
+		if (st.installed) {
+			pic_mask(0);
+			trap_set_irq_frame_handler(0, NULL);
+			st.installed = false;
+		}
+	}
+	print_state();
+}
