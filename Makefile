@@ -21,7 +21,8 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 KERNEL_C := main console format string serial gdt idt trap symbols symbolize frame \
 	pagetable vm memmap lineedit shell efi pic fwcfg
 KERNEL_C += rtplat tasks taskfaults churn bench closures defers demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit
-KERNEL_C += stress fuzz
+KERNEL_C += stress fuzz falsepos
+FUZZ_C := stackfuzz wordclasses
 KERNEL_S := entry trapentry segstack
 # The runtime core, built into the kernel with the same flags (and -Ikernel
 # for format.h and kstring.h); the host port builds the same files natively.
@@ -32,7 +33,7 @@ RUNTIME_SRC := $(RUNTIME_C:%=runtime/%.c) $(RUNTIME_S:%=runtime/%.S)
 # The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
 TWINS_C := defer panic hotsplit closure
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
-	$(B)/runtime.o $(TWINS_C:%=$(B)/twins/%.o) $(B)/tests/fuzz/stackfuzz.o
+	$(B)/runtime.o $(TWINS_C:%=$(B)/twins/%.o) $(FUZZ_C:%=$(B)/tests/fuzz/%.o)
 
 # The runtime as one relocatable object per build (kernel, host tests,
 # bench), its code between __rt_text_start and __rt_text_end
@@ -81,8 +82,9 @@ $(eval $(call runtime_object,$(B),$(KERNEL_CFLAGS) -Ikernel,Makefile))
 $(B)/twins/%.o: twins/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
-# The fuzzer's workload (tests/fuzz, as the Linux port runs it), for the shell's `fuzz`.
-$(B)/tests/fuzz/stackfuzz.o: tests/fuzz/stackfuzz.c $(B)/.deps-ok
+# The fuzzer's workload and the corpora of everyday data (tests/fuzz, as the
+# Linux port runs them), for the shell's `fuzz` and `falsepos`.
+$(B)/tests/fuzz/%.o: tests/fuzz/%.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -Iruntime -Itests/fuzz -c $< -o $@
 $(B)/kernel/%.o: kernel/%.S $(B)/.deps-ok

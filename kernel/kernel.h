@@ -109,6 +109,7 @@ void cmd_color(int argc, char **argv);
 void cmd_step(int argc, char **argv);
 void cmd_demo(int argc, char **argv);
 void cmd_fuzz(int argc, char **argv);   /* fuzz.c */
+void cmd_falsepos(int argc, char **argv); /* falsepos.c */
 
 /* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
 void cmd_stress(int argc, char **argv);

@@ -229,6 +229,7 @@ static const struct command commands[] = {
 	{ "churn", "N [SEED]", "N tasks grow and shrink to random depths", cmd_churn },
 	{ "fuzz", "N [SEED]", "N seeds of the fuzzer's task workload, checked", cmd_fuzz },
 	{ "stress", "[on [HZ]|off]", "a timer moves task stacks at random instructions", cmd_stress },
+	{ "falsepos", "[N]", "does ordinary data look like a stack address? N words a class", cmd_falsepos },
 	{ "closures", "N", "N counter closures through trampolines; W^X audit", cmd_closures },
 	{ "defer", "", "Go's defer programs (incr, incrn, ...) beside Go's output", cmd_defer },
 	{ "panic", "", "panic and recover: 100 frames, a nil dereference, a chain", cmd_panic },

@@ -90,3 +90,26 @@ def test_fuzz_usage_errors(m):
     s, out = fuzz(m, "1 18446744073709551615")
     expect_clean(s, out, 1, "off")
     expect_in("commands:", m.cmd("help"))
+
+
+def test_ordinary_data_never_looks_like_a_stack_address(m):
+    """falsepos: every class of everyday data, against this machine's stack addresses
+    (after a churn and with a parked 1 MiB stack), and the worst cases built from them."""
+    expect_in("churn: ok", m.cmd("churn 50 7", timeout=120))
+    parked = m.cmd("spawn 20000 40")
+    tid = int(expect_re(r"^task (\d+) parked", parked).group(1))
+    out = m.cmd("falsepos 300000", timeout=120)
+    classes = re.findall(r"^  (.+?) +(\d+) of 300000( \(0 by construction\))?$", out, re.M)
+    expect(len(classes) == 8, "eight classes of words:\n" + out)
+    for name, hits, structured in classes:
+        if structured:
+            expect_equal(0, int(hits), "words of '%s' taken for stack addresses" % name)
+    tried, accepted = (int(x) for x in expect_re(
+        r"^falsepos: worst cases from live stacks: (\d+) tried, (\d+) accepted$", out).groups())
+    expect(tried > 10000, "worst cases tried: %d" % tried)
+    expect_equal(0, accepted, "worst cases accepted")
+    expect_in("falsepos: ok, no ordinary data looks like a stack address", out)
+    expect_in("usage: falsepos [N]", m.cmd("falsepos lots"))
+    expect_in("result: ok", m.cmd("resume %d" % tid, timeout=60))
+    print("  falsepos: " + "; ".join("%s %s" % (n, h) for n, h, _ in classes) +
+          "; %d worst cases, 0 accepted" % tried, flush=True)
