@@ -34,35 +34,58 @@ void demo_pause(void)
 		pause();
 }
 
+/* A word as a picture keeps it (demo.h): a value inside the running task's
+ * stack (its guard included) as its distance below the top, flagged. */
+static uint64_t keep(uint64_t v, bool *in_stack)
+{
+	struct rt_task *t = rt_current();
+	*in_stack = t && v >= t->stack_lo - RT_STACK_GUARD && v <= t->stack_hi;
+	return *in_stack ? t->stack_hi - v : v;
+}
+
+/* Cell i's address now (the stack's top is read at each use: a move may come at any time). */
+static uintptr_t cell_addr(const struct demo_picture *p, int i)
+{
+	return p->cell[i].in_stack ? rt_current()->stack_hi - p->cell[i].where : p->cell[i].where;
+}
+
+/* The index of the cell at addr, or -1. */
+static int find(const struct demo_picture *p, uintptr_t addr)
+{
+	bool in_stack;
+	uintptr_t where = keep(addr, &in_stack);
+	for (int i = 0; i < p->n; i++)
+		if (p->cell[i].where == where && p->cell[i].in_stack == in_stack)
+			return i;
+	return -1;
+}
+
 void demo_pic_add(struct demo_picture *p, const volatile void *addr, const char *label)
 {
-	for (int i = 0; i < p->n; i++)
-		if (p->cell[i].addr == (uintptr_t)addr) {
-			p->cell[i].label = label;
-			return;
-		}
-	if (p->n < DEMO_CELLS)
-		p->cell[p->n++] = (struct demo_cell){ (uintptr_t)addr, label };
+	int i = find(p, (uintptr_t)addr);
+	if (i >= 0) {
+		p->cell[i].label = label;
+		return;
+	}
+	if (p->n < DEMO_CELLS) {
+		struct demo_cell *c = &p->cell[p->n++];
+		c->where = keep((uintptr_t)addr, &c->in_stack);
+		c->label = label;
+	}
 }
 
 /* Adds every 8-byte word of [lo, hi) without a label (it may get one later). */
 void demo_pic_range(struct demo_picture *p, const void *lo, const void *hi)
 {
-	for (uintptr_t a = (uintptr_t)lo & ~7UL; a < (uintptr_t)hi && p->n < DEMO_CELLS; a += 8) {
-		bool known = false;
-		for (int i = 0; i < p->n && !known; i++)
-			known = p->cell[i].addr == a;
-		if (!known)
-			p->cell[p->n++] = (struct demo_cell){ a, NULL };
-	}
+	for (uintptr_t a = (uintptr_t)lo & ~7UL; a < (uintptr_t)hi && p->n < DEMO_CELLS; a += 8)
+		if (find(p, a) < 0)
+			demo_pic_add(p, (const void *)a, NULL);
 }
 
 static const char *label_of(struct demo_picture *p, uint64_t value)
 {
-	for (int i = 0; i < p->n; i++)
-		if (p->cell[i].addr == value && p->cell[i].label)
-			return p->cell[i].label;
-	return NULL;
+	int i = find(p, value);
+	return i >= 0 ? p->cell[i].label : NULL;
 }
 
 /* Draws the picture, highest address first; marks what changed since the last drawing. */
@@ -70,7 +93,7 @@ void demo_draw(struct demo_picture *p, const char *title)
 {
 	/* sort by address, high first (insertion sort: a few dozen cells) */
 	for (int i = 1; i < p->n; i++)
-		for (int j = i; j > 0 && p->cell[j].addr > p->cell[j - 1].addr; j--) {
+		for (int j = i; j > 0 && cell_addr(p, j) > cell_addr(p, j - 1); j--) {
 			struct demo_cell c = p->cell[j];
 			uint64_t b = p->before[j];
 			p->cell[j] = p->cell[j - 1];
@@ -83,9 +106,12 @@ void demo_draw(struct demo_picture *p, const char *title)
 	kprintf("  %18s +--------------------+----------------------------------+\n", "");
 	int folded = 0;
 	for (int i = 0; i < p->n; i++) {
-		uint64_t v = *(volatile uint64_t *)p->cell[i].addr;
-		bool changed = p->drawn && v != p->before[i];
-		p->before[i] = v;
+		uintptr_t a = cell_addr(p, i);
+		uint64_t v = *(volatile uint64_t *)a;
+		bool in_stack;
+		uint64_t kept = keep(v, &in_stack);
+		bool changed = p->drawn && kept != p->before[i];
+		p->before[i] = kept;
 		if (!p->cell[i].label) {
 			folded++;
 			if (i + 1 < p->n && !p->cell[i + 1].label)
@@ -103,9 +129,9 @@ void demo_draw(struct demo_picture *p, const char *title)
 			ksnprintf(what, sizeof what, "%s", p->cell[i].label);
 		if (changed && demo_color)
 			kprintf("  %#018lx | \033[1;33m%#018lx\033[0m | \033[1;33m%-32.32s\033[0m |\n",
-				p->cell[i].addr, v, what);
+				a, v, what);
 		else
-			kprintf("  %#018lx | %#018lx | %-32.32s |%s\n", p->cell[i].addr, v, what,
+			kprintf("  %#018lx | %#018lx | %-32.32s |%s\n", a, v, what,
 				changed ? " *" : "");
 	}
 	kprintf("  %18s +--------------------+----------------------------------+\n", "");

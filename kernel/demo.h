@@ -10,15 +10,25 @@
 
 #define DEMO_CELLS 48
 
+/*
+ * A picture lives in a global, where the stack mover cannot adjust it, and
+ * a task's stack may move between two drawings (a growth, or the
+ * move-stress switch at any instruction). So a cell in the running task's
+ * stack is kept as its distance below the stack's top, which no move
+ * changes (a move keeps the distance from the top), and turned back into
+ * an address only where it is used (demo.c's cell_addr); so are the values
+ * remembered to mark changes.
+ */
 struct demo_cell {
-	uintptr_t addr;
+	uintptr_t where;     /* the address, or (in_stack) its distance below the stack's top */
+	bool in_stack;
 	const char *label;   /* what this word is, or NULL: not part of the story */
 };
 
 struct demo_picture {
 	struct demo_cell cell[DEMO_CELLS];
 	int n;
-	uint64_t before[DEMO_CELLS]; /* values at the previous drawing, to mark changes */
+	uint64_t before[DEMO_CELLS]; /* values at the previous drawing (kept as cells are), to mark changes */
 	bool drawn;
 };
 

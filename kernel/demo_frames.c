@@ -14,27 +14,36 @@
 
 #include "../runtime/rt.h"
 
+/*
+ * The table's words are kept in globals, which the stack mover does not
+ * adjust, and the stack may move at any instruction (the move-stress
+ * switch): so each is kept as its distance below the stack's top, which no
+ * move changes, and made an address again only where it is read.
+ */
 struct slot {
-	uintptr_t addr;
+	uintptr_t below_top;
 	const char *what;
 };
 
 static struct slot slots[16];
 static int nslots;
-static uintptr_t sum_sp, sum_fp, main_fp;
+static uintptr_t sum_sp, sum_fp, main_fp; /* distances below the top, too */
 static char ret_sum[48];
+
+static uintptr_t below_top(uintptr_t addr) { return rt_current()->stack_hi - addr; }
+static uintptr_t addr_of(uintptr_t below) { return rt_current()->stack_hi - below; }
 
 static void note(const volatile void *addr, const char *what)
 {
 	if (nslots < 16)
-		slots[nslots++] = (struct slot){ (uintptr_t)addr, what };
+		slots[nslots++] = (struct slot){ below_top((uintptr_t)addr), what };
 }
 
 /* Prints the table, high addresses first, with frame boundaries marked. */
 static void table(void)
 {
 	for (int i = 1; i < nslots; i++)
-		for (int j = i; j > 0 && slots[j].addr > slots[j - 1].addr; j--) {
+		for (int j = i; j > 0 && slots[j].below_top < slots[j - 1].below_top; j--) {
 			struct slot t = slots[j];
 			slots[j] = slots[j - 1];
 			slots[j - 1] = t;
@@ -42,13 +51,14 @@ static void table(void)
 	kprintf("\n  offset   address            value               what\n");
 	kprintf("  ---------------------------------------------------------- main's frame\n");
 	for (int i = 0; i < nslots; i++) {
-		uint64_t v = *(volatile uint64_t *)slots[i].addr;
+		uintptr_t a = addr_of(slots[i].below_top);
+		uint64_t v = *(volatile uint64_t *)a;
 		char value[24], off[12];
-		if (slots[i].addr == sum_fp) /* as the seeds draw it: sum's frame starts at its saved rbp */
+		if (slots[i].below_top == sum_fp) /* as the seeds draw it: sum's frame starts at its saved rbp */
 			kprintf("  ---------------------------------------------------------- sum's frame\n");
 		ksnprintf(value, sizeof value, v > 0xffff ? "%#lx" : "%lu", v);
-		ksnprintf(off, sizeof off, "SP+%#lx", slots[i].addr - sum_sp);
-		kprintf("  %-8s %#018lx %-18s  %s\n", off, slots[i].addr, value, slots[i].what);
+		ksnprintf(off, sizeof off, "SP+%#lx", sum_sp - slots[i].below_top);
+		kprintf("  %-8s %#018lx %-18s  %s\n", off, a, value, slots[i].what);
 	}
 	kprintf("  ---------------------------------------------------------- SP of sum\n");
 }
@@ -61,8 +71,10 @@ __attribute__((noinline)) static uint64_t sum(uint64_t a, uint64_t b)
 	volatile uint64_t b2 = pb * pb;
 	volatile uint64_t c = a2 + b2;
 	uintptr_t *fp = __builtin_frame_address(0);
-	__asm__ volatile("mov %%rsp, %0" : "=r"(sum_sp));
-	sum_fp = (uintptr_t)fp;
+	uintptr_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	sum_sp = below_top(sp);
+	sum_fp = below_top((uintptr_t)fp);
 	symbolize(fp[1], ret_sum, sizeof ret_sum);
 	nslots = 0;
 	note(&c, "c = a2 + b2");
@@ -72,8 +84,8 @@ __attribute__((noinline)) static uint64_t sum(uint64_t a, uint64_t b)
 	note(&pa, "a (arrived in rdi)");
 	note(fp, "main's rbp (saved by sum)");
 	note(fp + 1, "return into main");
-	note((void *)main_fp, "its caller's rbp (by main)");
-	note((void *)(main_fp + 8), "return into main's caller");
+	note((void *)addr_of(main_fp), "its caller's rbp (by main)");
+	note((void *)(addr_of(main_fp) + 8), "return into main's caller");
 	table();
 	kprintf("  (return addresses: sum returns to %s)\n", ret_sum);
 	return c; /* the result goes back in rax, not in a stack slot */
@@ -82,7 +94,7 @@ __attribute__((noinline)) static uint64_t sum(uint64_t a, uint64_t b)
 static uint64_t frames_main(uint64_t unused)
 {
 	(void)unused;
-	main_fp = (uintptr_t)__builtin_frame_address(0);
+	main_fp = below_top((uintptr_t)__builtin_frame_address(0));
 	uint64_t r = sum(1, 2);
 	kprintf("\n  sum(1, 2) = %lu (Go: 5)\n", r);
 	return r;

@@ -22,11 +22,16 @@ struct incr_main {
 };
 
 /*
- * A global pointer into the task's stack: safe only because the demo grows
- * its stack first and never yields, so the stack does not move under it
- * (see the escape demo for what happens otherwise).
+ * Main's locals, found from a global: kept as their distance below the
+ * stack's top, which no move changes (a pointer in a global would go stale
+ * when the stack moves, as the escape demo shows). 0: none.
  */
-static struct incr_main *cur_main;
+static uintptr_t main_below_top;
+
+static struct incr_main *main_locals(void)
+{
+	return (struct incr_main *)(rt_current()->stack_hi - main_below_top);
+}
 static const char *cur_name;
 static struct demo_picture pic;
 static char label_a[48], label_b[48], label_fp[48], label_ret[64];
@@ -43,6 +48,7 @@ static void observe(enum twin_stage stage, const struct twin_view *v)
 		  cur_name);
 	ksnprintf(label_fp, sizeof label_fp, "%s: saved rbp", cur_name);
 	ksnprintf(label_ret, sizeof label_ret, "%s: return, via defer", cur_name);
+	struct incr_main *cur_main = main_locals();
 	demo_pic_add(&pic, &cur_main->a, "main: a");
 	demo_pic_add(&pic, &cur_main->b, "main: b");
 	demo_pic_add(&pic, (void *)cur_main->fp, "BP of main");
@@ -81,7 +87,7 @@ static uint64_t incr_main(uint64_t unused)
 	(void)unused;
 	use_stack(400); /* about 128 KiB: the drawings below never move the stack */
 	struct incr_main m = { 0, 0, (uintptr_t)__builtin_frame_address(0) };
-	cur_main = &m;
+	main_below_top = rt_current()->stack_hi - (uintptr_t)&m;
 	twin_observe = observe;
 	/* Called from here, not from a helper, so "main" in the pictures is the real caller. */
 	cur_name = "incr";
@@ -94,7 +100,7 @@ static uint64_t incr_main(uint64_t unused)
 	m.b = twin_incrn(m.a);
 	received("incrn", "0 2", &m);
 	twin_observe = NULL;
-	cur_main = NULL;
+	main_below_top = 0;
 	char got[16];
 	kprintf("\n");
 	ksnprintf(got, sizeof got, "%lu", twin_defer_arg());
@@ -131,7 +137,7 @@ void cmd_incr(int argc, char **argv)
 	int matched = demo_run("incr", incr_main, "incr", NULL);
 	/* A task that died may have left these pointing into its freed stack. */
 	twin_observe = NULL;
-	cur_main = NULL;
+	main_below_top = 0;
 	if (matched >= 0)
 		kprintf("incr: %d of 5 match Go\n", matched);
 }

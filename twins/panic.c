@@ -11,28 +11,34 @@
 /* level() ends only by panicking, which GCC reports as infinite recursion. */
 #pragma GCC diagnostic ignored "-Winfinite-recursion"
 
-static struct twin_panic *out;
+/*
+ * The record each program fills (struct twin_panic, usually in the
+ * caller's stack) reaches the deferred calls as an argument, which the
+ * stack mover adjusts with the defer records, never through a global,
+ * which it would not: a stack move would leave a global pointing into the
+ * old stack (the move-stress switch showed it).
+ */
 
 /* func() { recovered = recover() }; noinline: recover must be called by the deferred function itself */
-__attribute__((noinline)) static void recoverer(void)
+__attribute__((noinline)) static void recoverer(struct twin_panic *out)
 {
 	out->recovered = rt_recover();
 }
 
 /* Each frame's deferred call: they must run innermost first, 0, 1, 2, ... */
-static void deferred_at(uint64_t depth)
+static void deferred_at(uint64_t depth, struct twin_panic *out)
 {
 	if (depth != (uint64_t)out->deferred_ran)
 		out->in_order = 0;
 	out->deferred_ran++;
 }
 
-RT_DEFERS static uint64_t level(uint64_t n)
+RT_DEFERS static uint64_t level(uint64_t n, struct twin_panic *out)
 {
-	twin_must(rt_defer((void *)deferred_at, 1, n) == 0, TWIN_OOM ": cannot defer");
+	twin_must(rt_defer((void *)deferred_at, 2, n, (uint64_t)out) == 0, TWIN_OOM ": cannot defer");
 	if (n == 0)
 		rt_panic("deep trouble");
-	level(n - 1);
+	level(n - 1, out);
 	RT_RETURN(0);
 }
 
@@ -48,11 +54,10 @@ RT_DEFERS uint64_t twin_panic_deep(struct twin_panic *o)
 {
 	uint64_t r = 7;
 	*o = (struct twin_panic){ .in_order = 1 };
-	out = o;
 	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": cannot defer");
 	RT_RECOVER_RETURNS(r);
-	twin_must(rt_defer((void *)recoverer, 0) == 0, TWIN_OOM ": cannot defer");
-	level(99);
+	twin_must(rt_defer((void *)recoverer, 1, (uint64_t)o) == 0, TWIN_OOM ": cannot defer");
+	level(99, o);
 	r = 1;
 	RT_RETURN(r);
 }
@@ -66,10 +71,9 @@ RT_DEFERS uint64_t twin_panic_nil(struct twin_panic *o, uint64_t p)
 {
 	uint64_t r = 5;
 	*o = (struct twin_panic){ .in_order = 1 };
-	out = o;
 	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": cannot defer");
 	RT_RECOVER_RETURNS(r);
-	twin_must(rt_defer((void *)recoverer, 0) == 0, TWIN_OOM ": cannot defer");
+	twin_must(rt_defer((void *)recoverer, 1, (uint64_t)o) == 0, TWIN_OOM ": cannot defer");
 	r = *(volatile uint64_t *)(p + 8);
 	RT_RETURN(r);
 }
@@ -96,10 +100,9 @@ RT_DEFERS uint64_t twin_panic_repanic(struct twin_panic *o)
 {
 	uint64_t r = 11;
 	*o = (struct twin_panic){ .in_order = 1 };
-	out = o;
 	twin_must(rt_defer_result(&r) == 0, TWIN_OOM ": cannot defer");
 	RT_RECOVER_RETURNS(r);
-	twin_must(rt_defer((void *)recoverer, 0) == 0, TWIN_OOM ": cannot defer");
+	twin_must(rt_defer((void *)recoverer, 1, (uint64_t)o) == 0, TWIN_OOM ": cannot defer");
 	inner();
 	r = 0;
 	RT_RETURN(r);

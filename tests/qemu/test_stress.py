@@ -23,16 +23,19 @@ MASKS = [
     (r"\b\d+ frames still taken\b", "N frames still taken"),          # churn: page tables, spans
     (r"\b\d+ segment allocations\b", "N segment allocations"),        # hotsplit: a bigger stack
     (r"\b\d+ stack growths? \(4 -> \d+ KiB\)", "N stack growths (4 -> N KiB)"),  # never crosses
+    (r"(stack: \[0xADDR, 0xADDR\)) \d+ KiB", r"\1 N KiB"),      # swap: stress may have shrunk it
 ]
 
-# Programs that keep an address in their task's stack in a static global,
-# where no move can adjust it: the demos, to draw it (kernel/demo_frames.c,
-# demo_swap.c, demo_incr.c, demo_escape.c), and `panic`'s twin (twins/panic.c's
-# `out`, the caller's struct on the task stack). Under stress a move between
-# storing and using it leaves it stale, and the runtime kills the task with
-# this diagnosis: a known limit of those programs, not of the runtime. They
-# may die so (with fewer verdicts, never other ones); anything else fails.
-STALE_GLOBALS = {"frames", "swap", "incr", "escape", "panic"}
+# The one program that keeps an address in its task's stack in a static
+# global on purpose: the escape demo's setNew, whose point is that the global
+# goes stale when the stack moves. Under stress the move that makes it stale
+# may come earlier than the demo's own, so its pictures may differ; the
+# runtime's diagnosis must appear, and it may give fewer verdicts, never
+# others. Every other program must give the same output (masked) under
+# stress. (The demos' pictures and the panic twin's record used to be kept
+# in globals too; they now keep distances below the stack's top, or pass the
+# record through deferred calls' arguments, which moves cannot break.)
+STALE_GLOBALS = {"escape"}
 STALE = "a pointer into a stack was kept where the runtime cannot adjust it"
 
 PROGRAMS = ["demo all", "defer", "panic", "churn 200 {seed}", "grow 100000"]
