@@ -233,6 +233,23 @@ static bool runtime_text(uintptr_t pc)
 }
 
 /*
+ * True if pc may be inside a stack-clash probe loop (its `orq $0x0,
+ * disp(%rsp)` lies within 16 bytes either side): the loop's end register
+ * may point below the guard, outside what a move adjusts, so a tick there
+ * moves nothing (a fault in the loop decodes it instead: grow).
+ */
+static bool near_probe_loop(uintptr_t pc)
+{
+	if (!plat_program_text(pc - 16) || !plat_program_text(pc + 16))
+		return true; /* cannot look: do not move */
+	const uint8_t *p = (const uint8_t *)pc;
+	for (int i = -16; i < 16; i++)
+		if (p[i] == 0x48 && p[i + 1] == 0x83 && (p[i + 2] & 0x3f) == 0x0c && p[i + 3] == 0x24)
+			return true;
+	return false;
+}
+
+/*
  * From the platform's timer (an interrupt on its own stack, or a signal
  * on the signal stack), with the interrupted context: if a task's own code
  * was running, moves its stack at that instruction, as if it had faulted:
@@ -241,14 +258,14 @@ static bool runtime_text(uintptr_t pc)
  * of a structure the move reads), never outside the program's code (libc
  * may keep stack addresses where no scan sees them), never with %rsp
  * outside the task's stack (in the guard, a probe loop's fault comes next
- * anyway). Growth stops at 8 times what is in use, so that stress does
+ * anyway), never in a probe loop (near_probe_loop). Growth stops at 8 times what is in use, so that stress does
  * not use up the stack addresses.
  */
 bool rt_stress_tick(struct rt_regs *regs)
 {
 	struct rt_task *t = rt_current();
 	if (!rt_stress_moves || !t || regs->rsp < t->stack_lo || regs->rsp > t->stack_hi ||
-	    !plat_program_text(regs->rip) || runtime_text(regs->rip))
+	    !plat_program_text(regs->rip) || runtime_text(regs->rip) || near_probe_loop(regs->rip))
 		return false;
 	stress_state = stress_state * 6364136223846793005ULL + 1442695040888963407ULL;
 	size_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - (regs->rsp - RED_ZONE);
