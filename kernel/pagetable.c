@@ -157,6 +157,20 @@ int pt_unmap_prune(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_
 	int err = pt_unmap(env, pml4, va, size);
 	if (err || size == 0)
 		return err;
+	return pt_prune(env, pml4, va, size, keep_from, free_table);
+}
+
+/*
+ * Frees the page tables under [va, va+size) that hold no entries, except
+ * those reaching keep_from or above; unmaps nothing. For tables that
+ * pt_unmap_prune kept because they reached the frontier then, once the
+ * frontier has moved past them. Does not flush the TLB.
+ */
+int pt_prune(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size, uint64_t keep_from,
+	     void (*free_table)(void *ctx, uint64_t phys))
+{
+	if ((va | size) & 0xfff || !range_is_canonical(va, size))
+		return PT_BADARG;
 	/* A level can only have emptied if the one below it freed a table. */
 	for (int level = 2; level <= 4; level++)
 		if (!prune_level(env, pml4, va, va + size, level, keep_from, free_table))

@@ -75,11 +75,26 @@ int plat_program_text(uintptr_t pc)
  * addresses upwards, so no stack will ever be mapped below it again. */
 static uint64_t commit_high;
 
+static void pool_put_table(void *ctx, uint64_t phys)
+{
+	(void)ctx;
+	pool_put(phys);
+}
+
 /* Maps fresh zeroed frames at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
 int plat_commit(uintptr_t addr, size_t bytes)
 {
-	if (addr + bytes > commit_high)
+	if (addr + bytes > commit_high) {
+		/* The frontier moves on: the tables a decommit kept because they
+		 * held the old frontier may be empty now (stress moves and churn
+		 * left one behind in about 20 runs). */
+		uint64_t old = commit_high;
 		commit_high = addr + bytes;
+		if (old) {
+			uint64_t from = (old - 1) & ~(LARGE_PAGE_SIZE - 1);
+			pt_prune(&kernel_pt_env, vm_root(), from, old - from, commit_high, pool_put_table);
+		}
+	}
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
 		uint64_t f = pool_get();
 		if (!f || pt_map(&kernel_pt_env, vm_root(), addr + off, f, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
@@ -93,11 +108,6 @@ int plat_commit(uintptr_t addr, size_t bytes)
 	return 0;
 }
 
-static void pool_put_table(void *ctx, uint64_t phys)
-{
-	(void)ctx;
-	pool_put(phys);
-}
 
 /*
  * Unmaps [addr, addr+bytes) and pools its frames. Stack addresses are never

@@ -98,6 +98,37 @@ static void test_unmap_prune_frees_empty_tables(void **state)
 	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 1, K4, ~0UL, count_free), PT_BADARG);
 }
 
+/* Tables kept at the frontier are freed by a later prune, which unmaps nothing. */
+static void test_prune_frees_tables_left_at_the_old_frontier(void **state)
+{
+	struct arena *a = *state;
+	const uint64_t base = 0xffffc00000000000UL;
+	assert_int_equal(pt_map(&a->env, a->pml4, base + 0x10000, 0x200000, K4, PTE_W | PTE_NX, 0), PT_OK);
+	assert_int_equal(pt_map(&a->env, a->pml4, base + 0x20000, 0x300000, K4, PTE_W | PTE_NX, 0), PT_OK);
+	tables_freed = 0;
+	/* The frontier is at base + 0x21000: the stack at 0x20000 goes, its tables stay. */
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 0x20000, K4, base + 0x21000, count_free), PT_OK);
+	assert_int_equal(tables_freed, 0);
+	/* The frontier moves on; the stack at 0x10000 is still mapped: nothing is freed or unmapped. */
+	assert_int_equal(pt_prune(&a->env, a->pml4, base, 0x200000, base + G1 + 0x200000, count_free), PT_OK);
+	assert_int_equal(tables_freed, 0);
+	struct pt_walk w;
+	pt_walk(&a->env, a->pml4, base + 0x10000, &w);
+	assert_true(w.mapped);
+	/* Once it goes too, its PT and PD are freed by the unmap's own prune
+	 * (the PDPT reaches past the frontier and stays). */
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 0x10000, K4, base + G1 + 0x200000, count_free), PT_OK);
+	assert_int_equal(tables_freed, 2);
+	/* And a table emptied while it held the frontier, pruned after the frontier left it. */
+	assert_int_equal(pt_map(&a->env, a->pml4, base + 0x30000, 0x400000, K4, PTE_W | PTE_NX, 0), PT_OK);
+	tables_freed = 0;
+	assert_int_equal(pt_unmap_prune(&a->env, a->pml4, base + 0x30000, K4, base + 0x31000, count_free), PT_OK);
+	assert_int_equal(tables_freed, 0);
+	assert_int_equal(pt_prune(&a->env, a->pml4, base + 0x30000, K4, base + G1, count_free), PT_OK);
+	assert_int_equal(tables_freed, 2); /* its PT and PD; the PDPT reaches past the frontier */
+	assert_int_equal(pt_prune(&a->env, a->pml4, base + 1, K4, ~0UL, count_free), PT_BADARG);
+}
+
 static int setup(void **state)
 {
 	struct arena *a = calloc(1, sizeof *a);
@@ -726,6 +757,7 @@ int main(void)
 		T(test_map_nomem),
 		T(test_unmap),
 		T(test_unmap_prune_frees_empty_tables),
+		T(test_prune_frees_tables_left_at_the_old_frontier),
 		T(test_noncanonical_never_aliases),
 		T(test_set_flags),
 		T(test_for_each),
