@@ -33,29 +33,23 @@ void cmd_fuzz(int argc, char **argv)
 		seed = mix(rdtsc()) % 1000000000000UL; /* twelve digits: easy to retype */
 		kprintf("fuzz: seed %lu (from the TSC)\n", seed);
 	}
-	uint64_t failed = 0, killed = 0, corrupted = 0, stuck = 0, moves = 0, values = 0, frames = 0;
+	struct stackfuzz_totals tot = { 0 };
 	uint64_t before[3], after[3], t0 = rdtsc(), i;
 	rt_stress_counts(before);
 	for (i = 0; i < n; i++) {
 		struct stackfuzz_result res;
-		if (stackfuzz_run(seed + i, NULL, run_tasks, &res) != 0) {
-			failed++;
+		int rc = stackfuzz_run(seed + i, NULL, run_tasks, &res);
+		if (rc != 0)
 			kprintf("fuzz: FAIL seed %lu: %s (killed %lu, corrupted %lu, deadlocked %lu); "
 				"replay: fuzz 1 %lu\n", seed + i, res.first_error, res.killed, res.corrupted,
 				res.deadlocked, seed + i);
-		}
-		killed += res.killed;
-		corrupted += res.corrupted;
-		stuck += res.deadlocked;
-		moves += res.moves;
-		values += res.values;
-		frames += res.frames;
+		stackfuzz_add(&tot, &res, rc);
 	}
 	rt_stress_counts(after);
 	uint64_t ms = tsc_to_us(rdtsc() - t0) / 1000;
 	kprintf("fuzz: seeds %lu..%lu: %lu of %lu failed; killed %lu, corrupted %lu, deadlocked %lu; "
 		"%lu stack moves, %lu values and %lu frames checked; move-stress %s: %lu larger, "
-		"%lu same size, %lu smaller; %lu ms\n", seed, seed + i - 1, failed, i, killed, corrupted,
-		stuck, moves, values, frames, rt_stress_moves ? "on" : "off", after[0] - before[0],
+		"%lu same size, %lu smaller; %lu ms\n", seed, seed + i - 1, tot.failed, i, tot.killed,
+		tot.corrupted, tot.deadlocked, tot.moves, tot.values, tot.frames, rt_stress_moves ? "on" : "off", after[0] - before[0],
 		after[1] - before[1], after[2] - before[2], ms);
 }

@@ -22,6 +22,21 @@
  */
 #include "context.h"
 
+/* Saves the caller's context in *\ctx: our return address is where it
+ * continues, and its %rsp is the one after that return. Clobbers %rax, \sp. */
+.macro save_caller_context ctx, sp
+	movq (%rsp), %rax
+	leaq 8(%rsp), \sp
+	movq \sp, CTX_RSP(\ctx)
+	movq %rax, CTX_RIP(\ctx)
+	movq %rbx, CTX_RBX(\ctx)
+	movq %rbp, CTX_RBP(\ctx)
+	movq %r12, CTX_R12(\ctx)
+	movq %r13, CTX_R13(\ctx)
+	movq %r14, CTX_R14(\ctx)
+	movq %r15, CTX_R15(\ctx)
+.endm
+
 	.text
 	.global rt_context_switch, rt_context_load, rt_mcall, rt_systemstack_call
 	.global rt_task_trampoline, rt_kill_trampoline
@@ -33,16 +48,7 @@
  */
 	.type rt_context_switch, @function
 rt_context_switch:
-	movq (%rsp), %rax             /* our return address: where save continues */
-	leaq 8(%rsp), %rcx            /* the caller's %rsp after we return */
-	movq %rcx, CTX_RSP(%rdi)
-	movq %rax, CTX_RIP(%rdi)
-	movq %rbx, CTX_RBX(%rdi)
-	movq %rbp, CTX_RBP(%rdi)
-	movq %r12, CTX_R12(%rdi)
-	movq %r13, CTX_R13(%rdi)
-	movq %r14, CTX_R14(%rdi)
-	movq %r15, CTX_R15(%rdi)
+	save_caller_context %rdi, %rcx
 	movq %rsi, %rdi
 	/* fall through */
 
@@ -75,16 +81,7 @@ rt_context_load:
  */
 	.type rt_mcall, @function
 rt_mcall:
-	movq (%rsp), %rax
-	leaq 8(%rsp), %r8
-	movq %r8, CTX_RSP(%rdi)
-	movq %rax, CTX_RIP(%rdi)
-	movq %rbx, CTX_RBX(%rdi)
-	movq %rbp, CTX_RBP(%rdi)
-	movq %r12, CTX_R12(%rdi)
-	movq %r13, CTX_R13(%rdi)
-	movq %r14, CTX_R14(%rdi)
-	movq %r15, CTX_R15(%rdi)
+	save_caller_context %rdi, %r8     /* %rax: the saved rip, pushed below */
 	movq %rcx, %rsp
 	pushq %rax
 	pushq %rbp

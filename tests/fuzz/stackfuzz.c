@@ -503,3 +503,15 @@ int stackfuzz_run(uint64_t seed, const struct stackfuzz_opts *opts, void (*run_t
 	memcpy(res->first_error, F.first_error, sizeof res->first_error);
 	return res->killed || res->corrupted || res->deadlocked || res->leaked_bytes || !expect ? -1 : 0;
 }
+
+void stackfuzz_add(struct stackfuzz_totals *t, const struct stackfuzz_result *res, int rc)
+{
+	t->seeds++;
+	t->failed += rc != 0;
+	t->killed += res->killed;
+	t->corrupted += res->corrupted;
+	t->deadlocked += res->deadlocked;
+	t->moves += res->moves;
+	t->values += res->values;
+	t->frames += res->frames;
+}

@@ -26,6 +26,14 @@ struct stackfuzz_result {
 	char first_error[160]; /* what the first failure was */
 };
 
+/* Sums over many seeds (stackfuzz_add), for the summary lines. */
+struct stackfuzz_totals {
+	uint64_t seeds, failed, killed, corrupted, deadlocked, moves, values, frames;
+};
+
+/* Adds one seed's result (rc: what stackfuzz_run returned) to t. */
+void stackfuzz_add(struct stackfuzz_totals *t, const struct stackfuzz_result *res, int rc);
+
 /* The options a run may take; zero means the default. */
 struct stackfuzz_opts {
 	uint64_t workers;      /* worker tasks (default: 4 to 16, from the seed) */

@@ -27,35 +27,29 @@ static void run_all(void) { rt_run(); }
 /* Runs n seeds from base; returns how many failed, printing each. */
 static uint64_t run_seeds(uint64_t base, uint64_t n, const struct stackfuzz_opts *opts, const char *label)
 {
-	uint64_t failed = 0, killed = 0, corrupted = 0, stuck = 0, moves = 0, values = 0, frames = 0;
+	struct stackfuzz_totals tot = { 0 };
 	for (uint64_t i = 0; i < n; i++) {
 		struct stackfuzz_result res;
 		uint64_t seed = base + i;
 		console_reset();
-		if (stackfuzz_run(seed, opts, run_all, &res) != 0) {
-			failed++;
+		int rc = stackfuzz_run(seed, opts, run_all, &res);
+		if (rc != 0)
 			fprintf(stderr, "FUZZ FAIL %s seed %llu: %s (killed %llu, corrupted %llu, deadlocked %llu)\n",
 				label, (unsigned long long)seed, res.first_error, (unsigned long long)res.killed,
 				(unsigned long long)res.corrupted, (unsigned long long)res.deadlocked);
-		}
-		killed += res.killed;
-		corrupted += res.corrupted;
-		stuck += res.deadlocked;
-		moves += res.moves;
-		values += res.values;
-		frames += res.frames;
+		stackfuzz_add(&tot, &res, rc);
 	}
 	uint64_t sc[3];
 	rt_stress_counts(sc);
 	fprintf(stderr, "fuzz %s: seeds %llu..%llu: %llu of %llu failed; killed %llu, corrupted %llu, "
 		"deadlocked %llu; %llu stack moves (move-stress so far: %llu larger, %llu same size, %llu smaller), "
 		"%llu values and %llu frames checked\n",
-		label, (unsigned long long)base, (unsigned long long)(base + n - 1), (unsigned long long)failed,
-		(unsigned long long)n, (unsigned long long)killed, (unsigned long long)corrupted,
-		(unsigned long long)stuck, (unsigned long long)moves, (unsigned long long)sc[0],
-		(unsigned long long)sc[1], (unsigned long long)sc[2], (unsigned long long)values,
-		(unsigned long long)frames);
-	return failed;
+		label, (unsigned long long)base, (unsigned long long)(base + n - 1), (unsigned long long)tot.failed,
+		(unsigned long long)n, (unsigned long long)tot.killed, (unsigned long long)tot.corrupted,
+		(unsigned long long)tot.deadlocked, (unsigned long long)tot.moves, (unsigned long long)sc[0],
+		(unsigned long long)sc[1], (unsigned long long)sc[2], (unsigned long long)tot.values,
+		(unsigned long long)tot.frames);
+	return tot.failed;
 }
 
 static uint64_t base_seed(void)
