@@ -12,17 +12,21 @@
  *   - a stack address in %xmm0 while the stack grows: it must move;
  *   - fork() in a task: the child must get its own copy of every stack
  *     (pooled stacks are shared mappings of one memfd);
- *   - longjmp across a move: the task dies with a report naming the cause.
+ *   - longjmp across a move: the task dies with a report naming the cause;
+ *   - a fault on the runtime's own stack: no task is blamed.
  */
 #include "rt_test.h"
 
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "chan.h"
+#include "internal.h"
 #include "defer.h"
 
 /* Bytes between the caller's %rsp and the bottom of the running task's stack. */
@@ -358,6 +362,56 @@ static void test_longjmp_across_a_move_is_reported(void **state)
 	rt_reap(t);
 }
 
+/* ---- a fault on the runtime's own stack is no task's ---- */
+
+static volatile uintptr_t bad_address = 8;
+
+static uint64_t fault_on_runtime_stack(void *unused)
+{
+	(void)unused;
+	return *(volatile uint64_t *)bad_address; /* a bug in the runtime, as it were */
+}
+
+static uint64_t runtime_faulter(uint64_t unused)
+{
+	(void)unused;
+	return rt_systemstack(fault_on_runtime_stack, NULL);
+}
+
+/* The runtime must not blame (or kill) the current task for it: the
+ * process dies with a report that says where the fault was. */
+static void test_fault_on_the_runtime_stack_blames_no_task(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core); /* it dies of SIGSEGV: no core file in the tree */
+		dup2(out[1], 2);
+		host_console = NULL; /* straight to fd 2 */
+		struct rt_task *t = rt_spawn(runtime_faulter, 0, "victim");
+		rt_join(t, NULL);
+		_exit(0); /* never: the fault is not a task's */
+	}
+	close(out[1]);
+	char buf[4096] = "";
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof buf - 1 && (n = read(out[0], buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(out[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	if (!strstr(buf, "in the runtime itself, on its own stack") || strstr(buf, "killed"))
+		fail_msg("the report was:\n%s", buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_registers_adjust_only_the_tasks_own_range),
 		cmocka_unit_test(test_fork_gives_the_child_private_stacks),
 		cmocka_unit_test(test_longjmp_across_a_move_is_reported),
+		cmocka_unit_test(test_fault_on_the_runtime_stack_blames_no_task),
 	};
 	return unit_run("moves", tests);
 }
