@@ -321,6 +321,8 @@ void rt_defer_run_all(void)
 {
 	struct rt_recovery ctx;
 	struct rt_defer_frame *f;
+	if (!rt_defer_frames)
+		return; /* every task's exit comes here: no headroom needed, no growth */
 	rt_headroom();
 	(void)rt_context_save(&ctx); /* returns again, with 1, after a recovered panic */
 	for (f = rt_defer_frames; f; f = f->next) {
