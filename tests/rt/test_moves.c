@@ -253,7 +253,7 @@ static uint64_t grower(uint64_t unused)
 	bad += kept != keep;                                   /* another task's: untouched */
 	bad += (uint64_t *)ownp_after != &own;                 /* ours: followed the move */
 	bad += *(uint64_t *)ownp_after != 0xfeedULL;
-	bad += rt_current()->stats.grows != 1;
+	bad += rt_current()->stats.grows < 1; /* the touch grew it (the stress switch may add moves) */
 	return bad;
 }
 
