@@ -51,6 +51,10 @@ static inline __attribute__((always_inline)) void rt_headroom(void)
 }
 _Static_assert(RT_HEADROOM < RT_STACK_GUARD, "the headroom probe must land in the guard");
 
+/* The System V ABI lets a leaf function keep data in the 128 bytes below
+ * %rsp without moving it; a faulting context's live data may start there. */
+#define RED_ZONE 128
+
 /* ---- stack.c: stacks, their addresses, the record of old ones ---- */
 bool rt_stack_alloc(struct rt_task *t, size_t size);
 void rt_stack_free(struct rt_task *t);

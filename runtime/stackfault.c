@@ -24,8 +24,6 @@
 
 #include "format.h"
 
-#define RED_ZONE 128
-
 /* Kills t from the fault path, with a line saying why. */
 static enum rt_fault_action kill(struct rt_task *t, struct rt_regs *regs, const char *reason)
 {

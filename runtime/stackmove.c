@@ -32,10 +32,6 @@
 #include "platform.h"
 #include "rt.h"
 
-/* The System V ABI lets a leaf function keep data in the 128 bytes below
- * %rsp without moving it; a faulting context's live data may start there. */
-#define RED_ZONE 128
-
 struct move {
 	uintptr_t lo, hi;   /* what is the task's own: [lo, hi], the guard included */
 	intptr_t delta;

@@ -56,6 +56,27 @@ __attribute__((noinline)) static void pregrow(void)
 	big[sizeof big - 1] = 1;
 }
 
+/*
+ * Runs task(left) in a task of its own for every edge from 0 to max bytes
+ * left, 8 bytes apart (a stack that grew at one edge would not be at the
+ * next). Each must return 0; fails naming the edge and what went wrong.
+ * Returns how many of them moved their stack more than `pregrows` times.
+ */
+static uint64_t at_every_edge(rt_func task, uint64_t max, uint64_t pregrows, const char *what)
+{
+	uint64_t moved = 0;
+	for (uint64_t left = 0; left <= max; left += 8) {
+		uint64_t bad = 99;
+		struct rt_task *t = rt_spawn(task, left, "edge");
+		assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
+		if (bad)
+			fail_msg("%s with %lu bytes of stack left", what, left);
+		moved += t->stats.grows > pregrows;
+		rt_reap(t);
+	}
+	return moved;
+}
+
 /* ---- libc at every edge ---- */
 
 static FILE *unbuffered;
@@ -81,7 +102,6 @@ static uint64_t call_libc(uint64_t i)
 	return fprintf(unbuffered, "%s %d %s\n", rec.s, (int)i, buf) <= 0;
 }
 
-/* One task per edge: a stack that grew at one edge would not be at the next. */
 static uint64_t libc_task(uint64_t left)
 {
 	pregrow();
@@ -97,16 +117,7 @@ static void test_libc_at_every_stack_edge(void **state)
 	assert_non_null(unbuffered);
 	setvbuf(unbuffered, NULL, _IONBF, 0); /* glibc then formats through a buffer on the stack */
 	rt_trace_moves = getenv("TRACE") != NULL;
-	uint64_t grew = 0;
-	for (uint64_t left = 0; left <= (12 << 10); left += 8) {
-		uint64_t bad = 99;
-		struct rt_task *t = rt_spawn(libc_task, left, "libc");
-		assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
-		if (bad)
-			fail_msg("libc gave a wrong result with %lu bytes of stack left", left);
-		grew += t->stats.grows > 1; /* more than pregrow's */
-		rt_reap(t);
-	}
+	uint64_t grew = at_every_edge(libc_task, 12 << 10, 1, "libc gave a wrong result");
 	assert_true(grew > 100); /* libc itself made the stack move, many times */
 	fclose(unbuffered);
 }
@@ -184,16 +195,7 @@ static void test_defer_at_every_stack_edge(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	uint64_t grew = 0;
-	for (uint64_t left = 0; left <= 2048; left += 8) {
-		uint64_t bad = 99;
-		struct rt_task *t = rt_spawn(edge_deferrer, left, "deferrer");
-		assert_int_equal(rt_join(t, &bad), RT_EXIT_RETURNED);
-		if (bad)
-			fail_msg("defer with %lu bytes of stack left: wrong result or deferred calls", left);
-		grew += t->stats.grows >= 2;
-		rt_reap(t);
-	}
+	uint64_t grew = at_every_edge(edge_deferrer, 2048, 1, "defer: a wrong result or deferred calls");
 	assert_true(grew > 10);
 }
 
@@ -203,16 +205,8 @@ static void test_handoff_and_yield_at_every_stack_edge(void **state)
 	rt_test_setup();
 	edge_chan = chan_make(sizeof(struct value32), 0);
 	struct rt_task *r = rt_spawn(edge_receiver, 0, "receiver");
-	uint64_t rbad = 99, grew = 0;
-	for (uint64_t left = 0; left <= 2048; left += 8) {
-		uint64_t sbad = 99;
-		struct rt_task *s = rt_spawn(edge_sender, left, "sender");
-		assert_int_equal(rt_join(s, &sbad), RT_EXIT_RETURNED);
-		if (sbad)
-			fail_msg("a yield with %lu bytes of stack left changed a local", left);
-		grew += s->stats.grows >= 2;
-		rt_reap(s);
-	}
+	uint64_t rbad = 99;
+	uint64_t grew = at_every_edge(edge_sender, 2048, 1, "a yield changed a local");
 	assert_int_equal(rt_join(r, &rbad), RT_EXIT_RETURNED);
 	assert_int_equal(rbad, 0);
 	assert_true(grew > 10); /* the calls into the runtime made the stack move */
