@@ -30,7 +30,7 @@ RUNTIME_C := task stack stackmove stackfault heap chan closure defer panic
 RUNTIME_S := context closure_stubs defer_tramp panic_switch
 # The same sources, for the Linux port's builds (tests/rt, bench).
 RUNTIME_SRC := $(RUNTIME_C:%=runtime/%.c) $(RUNTIME_S:%=runtime/%.S)
-# The C twins of GO_SEMANTICS.md's Go programs: the host tests link them too.
+# The C twins of the Go programs of docs/go-semantics.md: the host tests link them too.
 TWINS_C := defer panic hotsplit closure
 KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
 	$(B)/runtime.o $(TWINS_C:%=$(B)/twins/%.o) $(FUZZ_C:%=$(B)/tests/fuzz/%.o)

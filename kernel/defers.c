@@ -1,5 +1,5 @@
 /*
- * defers.c: the `defer` command: Go's defer programs (GO_SEMANTICS.md
+ * defers.c: the `defer` command: Go's defer programs (docs/go-semantics.md
  * section 2, their C twins in twins/defer.c) run in a task, each printed
  * beside what Go 1.19 prints for it; and the `panic` command: panic and
  * recover through 100 frames, a recovered nil dereference, and a chained

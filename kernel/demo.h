@@ -1,7 +1,7 @@
 /*
  * demo.h: drawing live stack frames for the demos (kernel/demo.c).
  * A picture is a list of 8-byte cells with their real addresses, drawn
- * high addresses at the top, as the seeds' notes draw frames.
+ * high addresses at the top, as docs/go-semantics.md draws frames.
  */
 #ifndef MORESTACK_DEMO_H
 #define MORESTACK_DEMO_H

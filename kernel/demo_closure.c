@@ -1,5 +1,5 @@
 /*
- * demo_closure.c: the `closure` demo (GO_SEMANTICS.md section 4). A Go
+ * demo_closure.c: the `closure` demo (docs/go-semantics.md section 4). A Go
  * function value is a pointer to a funcval {code, captured variables}; the
  * caller passes it in DX. Here a closure is a trampoline (an ordinary C
  * function pointer) whose data slot holds {environment, code}; the

@@ -1,5 +1,5 @@
 /*
- * demo_escape.c: the `escape` demo (GO_SEMANTICS.md section 3): what may
+ * demo_escape.c: the `escape` demo (docs/go-semantics.md section 3): what may
  * point into a stack. Go's escape analysis moves to the heap any variable
  * whose address outlives its frame or lands in a global, so its runtime
  * only has to fix pointers inside stacks when one moves. C has no escape

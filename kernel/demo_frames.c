@@ -1,12 +1,12 @@
 /*
- * demo_frames.c: the `frames` demo: the seeds' sum(a, b) example, its
- * frame laid out with offsets from SP like the seeds' table, read from the
+ * demo_frames.c: the `frames` demo: the sum(a, b) example of docs/go-semantics.md section 0, its
+ * frame laid out with offsets from SP like the table there, read from the
  * live stack while sum is about to return.
  *
  *     func sum(a, b int) int { a2 := a * a; b2 := b * b; c := a2 + b2; return c }
  *
  * sum's locals are volatile so they live in memory, as Go's do with
- * -gcflags="-N -l" (the build the seeds' table comes from).
+ * -gcflags="-N -l" (the build that table comes from).
  */
 #include "demo.h"
 #include "kernel.h"
@@ -54,7 +54,7 @@ static void table(void)
 		uintptr_t a = addr_of(slots[i].below_top);
 		uint64_t v = *(volatile uint64_t *)a;
 		char value[24], off[12];
-		if (slots[i].below_top == sum_fp) /* as the seeds draw it: sum's frame starts at its saved rbp */
+		if (slots[i].below_top == sum_fp) /* as the Go table draws it: sum's frame starts at its saved rbp */
 			kprintf("  ---------------------------------------------------------- sum's frame\n");
 		ksnprintf(value, sizeof value, v > 0xffff ? "%#lx" : "%lu", v);
 		ksnprintf(off, sizeof off, "SP+%#lx", sum_sp - slots[i].below_top);
@@ -108,7 +108,7 @@ void cmd_frames(int argc, char **argv)
 		"func sum(a, b int) int { a2 := a * a; b2 := b * b; c := a2 + b2; return c }",
 		NULL,
 	};
-	kprintf("frames: sum's frame as the seeds draw it, from the live stack\n");
+	kprintf("frames: sum's frame as Go's table draws it, from the live stack\n");
 	demo_go_source(go);
 	kprintf("Go 1.19 (-N -l) keeps, from sum's SP: +0x0 the result, +0x8 c, +0x10 b2,\n"
 		"+0x18 a2, +0x20 main's rbp, +0x28 the return address; a and b are spilled\n"

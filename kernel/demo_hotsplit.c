@@ -1,5 +1,5 @@
 /*
- * demo_hotsplit.c: the `hotsplit` demo (GO_SEMANTICS.md section 5): why Go
+ * demo_hotsplit.c: the `hotsplit` demo (docs/go-semantics.md section 5): why Go
  * left segmented stacks. A loop whose call lands just past the end of the
  * stack's room, run two ways:
  *   segmented: a small model of Go <= 1.2 (and gcc's split stacks): when a

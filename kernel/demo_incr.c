@@ -1,5 +1,5 @@
 /*
- * demo_incr.c: the `incr` demo (GO_SEMANTICS.md section 2): `return x` is
+ * demo_incr.c: the `incr` demo (docs/go-semantics.md section 2): `return x` is
  * not atomic. First x goes to the result, then the deferred calls run,
  * then `ret`. With an anonymous result (incr) the deferred b++ changes a
  * local copy: the caller gets 1. With a named result (incrn) it changes

@@ -1,5 +1,5 @@
 /*
- * demo_swap.c: the `swap` demo (GO_SEMANTICS.md section 1): parameters
+ * demo_swap.c: the `swap` demo (docs/go-semantics.md section 1): parameters
  * are value copies. swap exchanges its own copies and main's a and b stay
  * 1 2; swapp gets copies of the addresses and writes through them: 2 1.
  * A third run makes swapp's callee grow (move) the stack before swapp

@@ -235,7 +235,7 @@ static const struct command commands[] = {
 	{ "panic", "", "panic and recover: 100 frames, a nil dereference, a chain", cmd_panic },
 	{ "swap", "", "demo: parameters are copies; pointers survive a stack move", cmd_swap },
 	{ "incr", "", "demo: return sets the result, then defers run (0 1, 0 2)", cmd_incr },
-	{ "frames", "", "demo: the seeds' sum(a, b) frame, offsets from SP", cmd_frames },
+	{ "frames", "", "demo: Go's sum(a, b) frame, offsets from SP", cmd_frames },
 	{ "escape", "", "demo: heap values, pointers passed down, stale globals", cmd_escape },
 	{ "closure", "", "demo: the counter generator; a closure's record", cmd_closure },
 	{ "hotsplit", "", "demo: segmented stacks vs contiguous at a boundary", cmd_hotsplit },

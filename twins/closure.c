@@ -1,5 +1,5 @@
 /*
- * closure.c: the closures of GO_SEMANTICS.md section 4, in C on the
+ * closure.c: the closures of docs/go-semantics.md section 4, in C on the
  * runtime's closures: Go's counter generator, whose captured x outlives
  * counter() and so lives in the heap ("moved to heap"), and two closures
  * sharing one variable.

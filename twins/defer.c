@@ -1,5 +1,5 @@
 /*
- * defer.c: the defer programs of GO_SEMANTICS.md section 2, in C on the
+ * defer.c: the defer programs of docs/go-semantics.md section 2, in C on the
  * runtime's defer and closures. A Go closure is code plus the variables it
  * captures; here an RT_CLOSURE_CODE body plus an environment struct of
  * pointers to the captured variables, which live in the deferring frame

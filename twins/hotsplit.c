@@ -1,5 +1,5 @@
 /*
- * hotsplit.c: the hot-split loop of GO_SEMANTICS.md section 5, shared by
+ * hotsplit.c: the hot-split loop of docs/go-semantics.md section 5, shared by
  * the kernel's hotsplit demo and `make bench`: recurse until the first
  * stack has almost no room left, then call a function whose frame does
  * not fit, again and again.

@@ -1,6 +1,6 @@
 /*
  * panic.c: panic and recover programs, in C on the runtime's defer and
- * panic (Go's rules: GO_SEMANTICS.md, and the Go spec's "Handling panics").
+ * panic (Go's rules: docs/go-semantics.md, and the Go spec's "Handling panics").
  * Each entry fills a struct twin_panic with what happened.
  */
 #include "twins.h"

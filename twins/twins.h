@@ -1,5 +1,5 @@
 /*
- * twins.h: C twins of the Go programs in GO_SEMANTICS.md, written once on
+ * twins.h: C twins of the Go programs in docs/go-semantics.md, written once on
  * the runtime and run by the kernel's shell commands (and demos) and by
  * the host tests. Each comment quotes the Go program and what Go prints.
  */

@@ -1,6 +1,6 @@
 /*
  * test_defer.c: defer on the Linux host port: Go's programs of
- * GO_SEMANTICS.md section 2 (their C twins in twins/defer.c) checked
+ * docs/go-semantics.md section 2 (their C twins in twins/defer.c) checked
  * against what Go 1.19 prints, then what defer must survive.
  */
 #include "rt_test.h"
