@@ -1,6 +1,6 @@
 /*
  * frame.c: the physical frame allocator (see frame.h for the design).
- * Pure C; the kernel glue that feeds it the UEFI memory map is in vm.c.
+ * Pure C; the kernel glue that feeds it the UEFI memory map is in memmap.c.
  * Physical address 0 is never handed out, so 0 can mean "no frame".
  */
 #include "frame.h"

@@ -13,14 +13,13 @@
  *                      | closure trampolines: pairs of  |  CLOSURE_BASE: 1 GiB
  *                      | code page (RX) + data page (RW)|
  *   0xffffe00000000000 +--------------------------------+
- *                      | kernel stacks, each with an    |  KSTACK_BASE
- *                      | unmapped guard page below      |
+ *                      | kernel stacks, each with an    |  KSTACK_BASE: slot 0 the
+ *                      | unmapped guard below           |  kernel's, slot 1 the runtime's
  *   0xffffd00000000000 +--------------------------------+
  *                      | task stacks of the runtime:    |  TASK_STACK_BASE: handed out
- *                      | 16 TiB, each with a guard      |  upwards, never reused
- *   0xffffc00000000000 +--------------------------------+
- *                      | ...                            |
- *   0xffff800000000000 +--------------------------------+
+ *                      | 16 TiB, each with a guard,     |  upwards, never reused, in
+ *                      | tops 64 KiB aligned            |  windows (runtime/stack.c)
+ *   0xffffc00000000000 +--------------------------------+  = PHYS_OFFSET + PHYS_MAP_MAX
  *                      | direct map of all physical RAM |  PHYS_OFFSET: phys p is
  *                      | (RW, NX), up to 64 TiB         |  at PHYS_OFFSET + p
  *   0xffff800000000000 +--------------------------------+
@@ -31,9 +30,11 @@
  *                      | nothing else; page 0 unmapped  |
  *   0x0000000000000000 +--------------------------------+
  *
- * Task stacks sit far from any plausible integer value, so the runtime's
- * conservative pointer adjustment (runtime/stack.c) rarely mistakes a
- * number for a stack pointer.
+ * Task stacks sit where no everyday value is (0xffff_cxxx: as text, not
+ * printable; as a double, a NaN; and runtime/stack.c's windows keep small
+ * integers, pairs and quads out), so the runtime's conservative pointer
+ * adjustment never mistakes such data for a stack pointer
+ * (docs/stack-moves.md measures it).
  */
 #ifndef MORESTACK_MEMLAYOUT_H
 #define MORESTACK_MEMLAYOUT_H

@@ -61,8 +61,7 @@ int heap_check(char *err, size_t cap);
  */
 extern void (*heap_error_hook)(const char *msg, const void *p);
 
-/* Stops the machine (kernel) or the process (host) after a fatal runtime
- * error; defined by each platform, not by the heap. */
-/* rt_fatal is declared in platform.h: every platform defines it. */
+/* rt_fatal, which stops the machine (kernel) or the process (host) after
+ * a fatal runtime error, is declared in platform.h: every platform defines it. */
 
 #endif
