@@ -66,8 +66,8 @@ static uint64_t ping(uint64_t arg)
 	struct pingpong *p = (struct pingpong *)arg;
 	uint64_t v = 0;
 	for (uint64_t i = 0; i < p->n; i++) {
-		chan_send(p->a, &i);
-		chan_recv(p->b, &v);
+		rt_chan_send(p->a, &i);
+		rt_chan_recv(p->b, &v);
 	}
 	return v;
 }
@@ -77,15 +77,15 @@ static uint64_t pong(uint64_t arg)
 	struct pingpong *p = (struct pingpong *)arg;
 	uint64_t v = 0;
 	for (uint64_t i = 0; i < p->n; i++) {
-		chan_recv(p->a, &v);
-		chan_send(p->b, &v);
+		rt_chan_recv(p->a, &v);
+		rt_chan_send(p->b, &v);
 	}
 	return v;
 }
 
 static double bench_chan(void)
 {
-	struct pingpong p = { chan_make(8, 0), chan_make(8, 0), 1000000 };
+	struct pingpong p = { rt_chan_make(8, 0), rt_chan_make(8, 0), 1000000 };
 	double best = 1e30;
 	for (int r = 0; r < RUNS; r++) {
 		struct rt_task *a = rt_spawn(ping, (uint64_t)&p, "ping");
@@ -97,8 +97,8 @@ static double bench_chan(void)
 		rt_reap(a);
 		rt_reap(b);
 	}
-	chan_free(p.a);
-	chan_free(p.b);
+	rt_chan_free(p.a);
+	rt_chan_free(p.b);
 	return best;
 }
 
@@ -304,7 +304,7 @@ static struct rt_chan *never;
 static uint64_t park_forever(uint64_t x)
 {
 	uint64_t v;
-	chan_recv(never, &v);
+	rt_chan_recv(never, &v);
 	return x + v;
 }
 
@@ -337,7 +337,7 @@ static void bench_parked(void)
 			max_maps, 2 * n + 10000);
 		return;
 	}
-	never = chan_make(8, 0);
+	never = rt_chan_make(8, 0);
 	struct heap_stats h0, h1;
 	struct rt_global_stats g0, g1;
 	heap_get_stats(&h0);
@@ -355,13 +355,13 @@ static void bench_parked(void)
 	     (double)(g1.stack_bytes_committed - g0.stack_bytes_committed) / n, "bytes/task");
 	emit("parked_mem", "morestack-runtime", (double)(h1.bytes_used - h0.bytes_used) / n,
 	     "bytes/task");
-	chan_close(never); /* wakes them all: they exit */
+	rt_chan_close(never); /* wakes them all: they exit */
 	rt_run();
 	for (uint64_t i = 0; i < n; i++) {
 		rt_join(t[i], NULL);
 		rt_reap(t[i]);
 	}
-	chan_free(never);
+	rt_chan_free(never);
 }
 
 /* ---- defer: a call that defers one call, against plain calls and cleanup ---- */

@@ -65,7 +65,7 @@ static struct rt_chan *bench_never;
 static uint64_t bench_park(uint64_t x)
 {
 	uint64_t v;
-	chan_recv(bench_never, &v);
+	rt_chan_recv(bench_never, &v);
 	return x + v;
 }
 
@@ -158,12 +158,12 @@ static void bench_parked(void)
 {
 	const uint64_t parked = 100000;
 	struct rt_task **tasks = rt_alloc(parked * sizeof *tasks);
-	bench_never = chan_make(8, 0);
+	bench_never = rt_chan_make(8, 0);
 	if (!tasks || !bench_never) {
 		kprintf("bench: parked_mem: out of memory for its %s; " NO_FIGURE "\n",
 			tasks ? "channel" : "table of tasks");
 		rt_free(tasks);
-		chan_free(bench_never);
+		rt_chan_free(bench_never);
 		bench_never = NULL;
 		return;
 	}
@@ -177,13 +177,13 @@ static void bench_parked(void)
 	rt_run();
 	heap_get_stats(&h1);
 	uint64_t frames_used = free0 - (frames.free + rtplat_pool_frames());
-	chan_close(bench_never);
+	rt_chan_close(bench_never);
 	rt_run();
 	uint64_t died = 0;
 	for (uint64_t i = 0; i < made; i++)
 		if (!task_end("bench", tasks[i], NULL, "parked_mem: " NO_FIGURE))
 			died++;
-	chan_free(bench_never);
+	rt_chan_free(bench_never);
 	bench_never = NULL;
 	rt_free(tasks);
 	if (made < parked)

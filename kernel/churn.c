@@ -35,9 +35,9 @@ static uint64_t churn_task(uint64_t arg)
 		job->acc ^= recurse(&job->grow, NULL, 0);
 		rt_yield();
 		uint64_t token = x, got = 0;
-		chan_send(churn_chan, &token);
+		rt_chan_send(churn_chan, &token);
 		churn_sent += token;
-		chan_recv(churn_chan, &got);
+		rt_chan_recv(churn_chan, &got);
 		churn_received += got;
 	}
 	return job->acc;
@@ -67,12 +67,12 @@ void cmd_churn(int argc, char **argv)
 	heap_get_stats(&hb);
 	uint64_t frames_before = frames.free + rtplat_pool_frames();
 	struct rt_task **tasks = rt_alloc(n * sizeof *tasks);
-	churn_chan = chan_make(sizeof(uint64_t), 16);
+	churn_chan = rt_chan_make(sizeof(uint64_t), 16);
 	if (!tasks || !churn_chan) {
 		kprintf("churn: out of memory for its %s; nothing was run\n",
 			tasks ? "channel" : "table of tasks");
 		rt_free(tasks);
-		chan_free(churn_chan);
+		rt_chan_free(churn_chan);
 		churn_chan = NULL;
 		return;
 	}
@@ -112,7 +112,7 @@ void cmd_churn(int argc, char **argv)
 	}
 	uint64_t ms = (plat_now_ns() - t0) / 1000000;
 	rt_free(tasks);
-	chan_free(churn_chan);
+	rt_chan_free(churn_chan);
 	churn_chan = NULL;
 	kprintf("churn: channel tokens: %lu sent, %lu received (sums %s)\n", churn_sent, churn_received,
 		churn_sent == churn_received ? "equal" : "DIFFER");

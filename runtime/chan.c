@@ -29,7 +29,7 @@
 #include "kstring.h"
 
 /* Makes a channel of cap elements of elem_size bytes (cap 0: unbuffered). NULL if out of memory. */
-struct rt_chan *chan_make(size_t elem_size, size_t cap)
+struct rt_chan *rt_chan_make(size_t elem_size, size_t cap)
 {
 	if (elem_size == 0 || elem_size > 65536 || cap > (1UL << 24))
 		return NULL;
@@ -45,7 +45,7 @@ struct rt_chan *chan_make(size_t elem_size, size_t cap)
 	return c;
 }
 
-void chan_free(struct rt_chan *c)
+void rt_chan_free(struct rt_chan *c)
 {
 	if (!c)
 		return;
@@ -86,7 +86,7 @@ struct chan_op {
 	struct rt_chan *c;
 	void *elem;
 	enum op_result result;
-	bool received;            /* chan_recv: a value came (not a close) */
+	bool received;            /* rt_chan_recv: a value came (not a close) */
 };
 
 /* Puts self on a wait queue with its element (from a park commit). */
@@ -151,7 +151,7 @@ static _Noreturn void wait_forever(const char *reason)
 }
 
 /* Sends a copy of *elem; waits for room (or, unbuffered, for a receiver). */
-void chan_send(struct rt_chan *c, const void *elem)
+void rt_chan_send(struct rt_chan *c, const void *elem)
 {
 	struct chan_op op = { c, (void *)elem, OP_WAIT, false };
 	if (!c)
@@ -222,7 +222,7 @@ static bool recv_commit(struct rt_task *self, void *arg)
  * Receives into *elem; waits for a value. Returns true, or false (and a
  * zeroed *elem) once the channel is closed and drained.
  */
-bool chan_recv(struct rt_chan *c, void *elem)
+bool rt_chan_recv(struct rt_chan *c, void *elem)
 {
 	struct chan_op op = { c, elem, OP_WAIT, false };
 	if (!c)
@@ -259,7 +259,7 @@ static uint64_t close_sys(void *arg)
 }
 
 /* Closes the channel: waiting receivers get (zero, false); waiting senders panic. */
-void chan_close(struct rt_chan *c)
+void rt_chan_close(struct rt_chan *c)
 {
 	if (!c)
 		rt_die("close of nil channel");

@@ -15,13 +15,13 @@ struct rt_chan {
 	size_t len, head;            /* buffered elements: [head, head+len) mod cap */
 	unsigned char *buf;
 	bool closed;
-	struct rt_task *sendq, *sendq_tail; /* tasks parked in chan_send, oldest first */
-	struct rt_task *recvq, *recvq_tail; /* tasks parked in chan_recv */
+	struct rt_task *sendq, *sendq_tail; /* tasks parked in rt_chan_send, oldest first */
+	struct rt_task *recvq, *recvq_tail; /* tasks parked in rt_chan_recv */
 };
 
-struct rt_chan *chan_make(size_t elem_size, size_t cap);
-void chan_send(struct rt_chan *c, const void *elem);
-bool chan_recv(struct rt_chan *c, void *elem);
-void chan_close(struct rt_chan *c);
-void chan_free(struct rt_chan *c);
+struct rt_chan *rt_chan_make(size_t elem_size, size_t cap);
+void rt_chan_send(struct rt_chan *c, const void *elem);
+bool rt_chan_recv(struct rt_chan *c, void *elem);
+void rt_chan_close(struct rt_chan *c);
+void rt_chan_free(struct rt_chan *c);
 #endif

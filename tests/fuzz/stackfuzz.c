@@ -195,8 +195,8 @@ static void exchange(struct worker *w, uint64_t *acc)
 	struct msg m = { w->id, w->seq++, w->cell, 0 }, back;
 	m.check = msg_check(m.from, m.seq, w->cell[0]);
 	uint64_t answered = w->cell[1];
-	chan_send(F.req, &m);
-	if (!chan_recv(F.reply[w->id], &back))
+	rt_chan_send(F.req, &m);
+	if (!rt_chan_recv(F.reply[w->id], &back))
 		fail(&w->bad, "reply channel closed", w->id, m.seq);
 	F.values++;
 	if (back.from != m.from || back.seq != m.seq || back.cell != w->cell || back.check != answer_of(m.check))
@@ -211,8 +211,8 @@ static void pool_pass(struct worker *w)
 	struct msg m = { w->id, w->seq++, w->cell, 0 }, got;
 	m.check = msg_check(m.from, m.seq, w->cell[0]);
 	F.pool_sent += m.check;
-	chan_send(F.pool, &m);
-	if (!chan_recv(F.pool, &got))
+	rt_chan_send(F.pool, &m);
+	if (!rt_chan_recv(F.pool, &got))
 		fail(&w->bad, "pool channel closed", w->id, m.seq);
 	F.values++;
 	if (got.from >= F.nworkers || got.cell != F.workers[got.from].cell ||
@@ -235,7 +235,7 @@ static uint64_t hub(uint64_t seed)
 			if (sum != recursion_sum(depth, rseed))
 				fail(&F.hub_bad, "the hub's recursion returned a wrong sum", sum, depth);
 		}
-		if (!chan_recv(F.req, &m)) {
+		if (!rt_chan_recv(F.req, &m)) {
 			fail(&F.hub_bad, "request channel closed", i, 0);
 			break;
 		}
@@ -247,7 +247,7 @@ static uint64_t hub(uint64_t seed)
 		}
 		F.workers[m.from].cell[1]++;
 		m.check = answer_of(m.check);
-		chan_send(F.reply[m.from], &m);
+		rt_chan_send(F.reply[m.from], &m);
 	}
 	F.hub_bad += self.bad;
 	return acc;
@@ -389,13 +389,13 @@ static uint64_t model_worker(struct worker *w, uint64_t *exchanges)
 static void cleanup(void)
 {
 	for (uint64_t i = 0; F.reply && i < F.nworkers; i++)
-		chan_free(F.reply[i]);
+		rt_chan_free(F.reply[i]);
 	for (uint64_t i = 0; F.workers && i < F.nworkers; i++)
 		rt_free(F.workers[i].cell);
 	rt_free(F.reply);
 	rt_free(F.workers);
-	chan_free(F.req);
-	chan_free(F.pool);
+	rt_chan_free(F.req);
+	rt_chan_free(F.pool);
 	F.reply = NULL;
 	F.workers = NULL;
 	F.req = F.pool = NULL;
@@ -433,8 +433,8 @@ int stackfuzz_run(uint64_t seed, const struct stackfuzz_opts *opts, void (*run_t
 	F.nworkers = opts && opts->workers ? opts->workers : 4 + rnd_below(&r, 13);
 	F.max_depth = opts && opts->max_depth ? opts->max_depth : 400;
 	F.ops = opts && opts->ops ? opts->ops : 24;
-	F.req = chan_make(sizeof(struct msg), 0);
-	F.pool = chan_make(sizeof(struct msg), 1 + rnd_below(&r, 4));
+	F.req = rt_chan_make(sizeof(struct msg), 0);
+	F.pool = rt_chan_make(sizeof(struct msg), 1 + rnd_below(&r, 4));
 	F.reply = rt_alloc(F.nworkers * sizeof *F.reply);
 	F.workers = rt_alloc(F.nworkers * sizeof *F.workers);
 	bool oom = !F.req || !F.pool || !F.reply || !F.workers;
@@ -443,7 +443,7 @@ int stackfuzz_run(uint64_t seed, const struct stackfuzz_opts *opts, void (*run_t
 		w->id = i;
 		w->seed = rnd(&r);
 		w->cell = rt_alloc(2 * sizeof(uint64_t));
-		F.reply[i] = chan_make(sizeof(struct msg), 1);
+		F.reply[i] = rt_chan_make(sizeof(struct msg), 1);
 		oom = !w->cell || !F.reply[i];
 		if (!oom)
 			w->cell[0] = mix(seed ^ i);

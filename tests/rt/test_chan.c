@@ -20,8 +20,8 @@ static uint64_t pinger(uint64_t arg)
 	uint64_t sum = 0;
 	for (uint64_t i = 0; i < p->n; i++) {
 		uint64_t v = i, back;
-		chan_send(p->a, &v);
-		assert_true(chan_recv(p->b, &back));
+		rt_chan_send(p->a, &v);
+		assert_true(rt_chan_recv(p->b, &back));
 		sum += back;
 	}
 	return sum;
@@ -32,9 +32,9 @@ static uint64_t ponger(uint64_t arg)
 	struct pair *p = (struct pair *)arg;
 	uint64_t v;
 	for (uint64_t i = 0; i < p->n; i++) {
-		assert_true(chan_recv(p->a, &v));
+		assert_true(rt_chan_recv(p->a, &v));
 		v *= 2;
-		chan_send(p->b, &v);
+		rt_chan_send(p->b, &v);
 	}
 	return 0;
 }
@@ -43,7 +43,7 @@ static void test_unbuffered_ping_pong(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct pair p = { chan_make(8, 0), chan_make(8, 0), 10000 };
+	struct pair p = { rt_chan_make(8, 0), rt_chan_make(8, 0), 10000 };
 	struct rt_task *a = rt_spawn(pinger, (uint64_t)&p, "ping");
 	struct rt_task *b = rt_spawn(ponger, (uint64_t)&p, "pong");
 	uint64_t sum = 0;
@@ -52,16 +52,16 @@ static void test_unbuffered_ping_pong(void **state)
 	assert_true(sum == 2 * (p.n * (p.n - 1) / 2));
 	rt_reap(a);
 	rt_reap(b);
-	chan_free(p.a);
-	chan_free(p.b);
+	rt_chan_free(p.a);
+	rt_chan_free(p.b);
 }
 
 static uint64_t fill(uint64_t arg)
 {
 	struct rt_chan *c = (struct rt_chan *)arg;
 	for (uint64_t i = 1; i <= 10; i++)
-		chan_send(c, &i); /* the 4th blocks until the reader drains */
-	chan_close(c);
+		rt_chan_send(c, &i); /* the 4th blocks until the reader drains */
+	rt_chan_close(c);
 	return 0;
 }
 
@@ -69,7 +69,7 @@ static uint64_t drain(uint64_t arg)
 {
 	struct rt_chan *c = (struct rt_chan *)arg;
 	uint64_t v, expect = 1, got = 0;
-	while (chan_recv(c, &v)) {
+	while (rt_chan_recv(c, &v)) {
 		if (v != expect++)
 			return 0;
 		got++;
@@ -81,7 +81,7 @@ static void test_buffered_fifo_and_close(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct rt_chan *c = chan_make(8, 3);
+	struct rt_chan *c = rt_chan_make(8, 3);
 	struct rt_task *w = rt_spawn(fill, (uint64_t)c, "fill");
 	struct rt_task *r = rt_spawn(drain, (uint64_t)c, "drain");
 	uint64_t got = 0;
@@ -90,19 +90,19 @@ static void test_buffered_fifo_and_close(void **state)
 	assert_int_equal(rt_join(w, NULL), RT_EXIT_RETURNED);
 	rt_reap(w);
 	rt_reap(r);
-	chan_free(c);
+	rt_chan_free(c);
 }
 
 static uint64_t blocked_reader(uint64_t arg)
 {
 	uint64_t v = 99;
-	bool ok = chan_recv((struct rt_chan *)arg, &v);
+	bool ok = rt_chan_recv((struct rt_chan *)arg, &v);
 	return !ok && v == 0;
 }
 
 static uint64_t closer(uint64_t arg)
 {
-	chan_close((struct rt_chan *)arg);
+	rt_chan_close((struct rt_chan *)arg);
 	return 1;
 }
 
@@ -110,7 +110,7 @@ static void test_close_wakes_waiting_receivers(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct rt_chan *c = chan_make(8, 0);
+	struct rt_chan *c = rt_chan_make(8, 0);
 	struct rt_task *r1 = rt_spawn(blocked_reader, (uint64_t)c, "r1");
 	struct rt_task *r2 = rt_spawn(blocked_reader, (uint64_t)c, "r2");
 	struct rt_task *cl = rt_spawn(closer, (uint64_t)c, "closer");
@@ -122,22 +122,22 @@ static void test_close_wakes_waiting_receivers(void **state)
 	rt_reap(r1);
 	rt_reap(r2);
 	rt_reap(cl);
-	chan_free(c);
+	rt_chan_free(c);
 }
 
 static uint64_t send_after_close(uint64_t arg)
 {
 	struct rt_chan *c = (struct rt_chan *)arg;
 	uint64_t v = 1;
-	chan_close(c);
-	chan_send(c, &v);
+	rt_chan_close(c);
+	rt_chan_send(c, &v);
 	return 1;
 }
 
 static uint64_t close_twice(uint64_t arg)
 {
-	chan_close((struct rt_chan *)arg);
-	chan_close((struct rt_chan *)arg);
+	rt_chan_close((struct rt_chan *)arg);
+	rt_chan_close((struct rt_chan *)arg);
 	return 1;
 }
 
@@ -145,7 +145,7 @@ static void test_go_panics_kill_only_the_task(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct rt_chan *c1 = chan_make(8, 1), *c2 = chan_make(8, 1);
+	struct rt_chan *c1 = rt_chan_make(8, 1), *c2 = rt_chan_make(8, 1);
 	struct rt_task *a = rt_spawn(send_after_close, (uint64_t)c1, "sender");
 	struct rt_task *b = rt_spawn(close_twice, (uint64_t)c2, "closer");
 	assert_int_equal(rt_join(a, NULL), RT_EXIT_KILLED);
@@ -156,8 +156,8 @@ static void test_go_panics_kill_only_the_task(void **state)
 	assert_string_equal(a->kill_reason, "panic: send on closed channel");
 	rt_reap(a);
 	rt_reap(b);
-	chan_free(c1);
-	chan_free(c2);
+	rt_chan_free(c1);
+	rt_chan_free(c2);
 }
 
 /* A sender that grew a big stack, then parks on a send from a shallow frame. */
@@ -173,7 +173,7 @@ static uint64_t parked_sender(uint64_t arg)
 	struct rt_chan *c = (struct rt_chan *)arg;
 	deep(20000);                        /* grows to several MiB */
 	uint64_t value = 0x5ca1ab1e;        /* lives in this stack */
-	chan_send(c, &value);               /* parks: the stack shrinks under the waiting send */
+	rt_chan_send(c, &value);               /* parks: the stack shrinks under the waiting send */
 	return rt_current()->stats.shrinks;
 }
 
@@ -183,7 +183,7 @@ static uint64_t late_receiver(uint64_t arg)
 	for (int i = 0; i < 5; i++)
 		rt_yield();
 	uint64_t v = 0;
-	chan_recv(c, &v);
+	rt_chan_recv(c, &v);
 	return v;
 }
 
@@ -191,7 +191,7 @@ static void test_waiting_element_follows_a_stack_move(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct rt_chan *c = chan_make(8, 0);
+	struct rt_chan *c = rt_chan_make(8, 0);
 	struct rt_task *s = rt_spawn(parked_sender, (uint64_t)c, "sender");
 	struct rt_task *r = rt_spawn(late_receiver, (uint64_t)c, "receiver");
 	uint64_t shrinks = 0, v = 0;
@@ -201,7 +201,7 @@ static void test_waiting_element_follows_a_stack_move(void **state)
 	assert_true(shrinks >= 1); /* it really moved while parked */
 	rt_reap(s);
 	rt_reap(r);
-	chan_free(c);
+	rt_chan_free(c);
 }
 
 /* 100 producers, one consumer, through a small buffer. */
@@ -211,7 +211,7 @@ static uint64_t producer(uint64_t id)
 {
 	for (uint64_t i = 0; i < 100; i++) {
 		uint64_t v = id * 1000 + i;
-		chan_send(pc_chan, &v);
+		rt_chan_send(pc_chan, &v);
 		if (i % 7 == 0)
 			deep(id * 10 + i); /* grow now and then, to move stacks between operations */
 	}
@@ -222,7 +222,7 @@ static uint64_t consumer(uint64_t n)
 {
 	uint64_t v, sum = 0;
 	for (uint64_t i = 0; i < n; i++) {
-		chan_recv(pc_chan, &v);
+		rt_chan_recv(pc_chan, &v);
 		sum += v;
 	}
 	return sum;
@@ -232,7 +232,7 @@ static void test_many_producers_one_consumer(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	pc_chan = chan_make(8, 4);
+	pc_chan = rt_chan_make(8, 4);
 	struct rt_task *p[100];
 	for (uint64_t i = 0; i < 100; i++)
 		p[i] = rt_spawn(producer, i, "producer");
@@ -248,7 +248,7 @@ static void test_many_producers_one_consumer(void **state)
 		rt_reap(p[i]);
 	}
 	rt_reap(c);
-	chan_free(pc_chan);
+	rt_chan_free(pc_chan);
 }
 
 /* ---- Go's semantics the old runtime missed (issue 9, class 9) ---- */
@@ -290,7 +290,7 @@ static uint64_t nil_receiver(uint64_t unused)
 {
 	(void)unused;
 	uint64_t v;
-	chan_recv(NULL, &v);
+	rt_chan_recv(NULL, &v);
 	return 1; /* never */
 }
 
@@ -298,7 +298,7 @@ static uint64_t nil_sender(uint64_t unused)
 {
 	(void)unused;
 	uint64_t v = 1;
-	chan_send(NULL, &v);
+	rt_chan_send(NULL, &v);
 	return 1; /* never */
 }
 

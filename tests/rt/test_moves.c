@@ -133,7 +133,7 @@ static struct rt_chan *edge_chan;
 static uint64_t send_one(uint64_t i)
 {
 	struct value32 v = { i, ~i, i * 3, i ^ 0x5555 };
-	chan_send(edge_chan, &v);
+	rt_chan_send(edge_chan, &v);
 	return 0;
 }
 
@@ -158,7 +158,7 @@ static uint64_t edge_receiver(uint64_t unused)
 	uint64_t bad = 0;
 	for (uint64_t left = 0; left <= 2048; left += 8) {
 		struct value32 v = { 0, 0, 0, 0 };
-		if (!chan_recv(edge_chan, &v))
+		if (!rt_chan_recv(edge_chan, &v))
 			return ~0UL;
 		bad += v.a != left || v.b != ~left || v.c != left * 3 || v.d != (left ^ 0x5555);
 		rt_yield();
@@ -203,7 +203,7 @@ static void test_handoff_and_yield_at_every_stack_edge(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	edge_chan = chan_make(sizeof(struct value32), 0);
+	edge_chan = rt_chan_make(sizeof(struct value32), 0);
 	struct rt_task *r = rt_spawn(edge_receiver, 0, "receiver");
 	uint64_t rbad = 99;
 	uint64_t grew = at_every_edge(edge_sender, 2048, 1, "a yield changed a local");
@@ -211,7 +211,7 @@ static void test_handoff_and_yield_at_every_stack_edge(void **state)
 	assert_int_equal(rbad, 0);
 	assert_true(grew > 10); /* the calls into the runtime made the stack move */
 	rt_reap(r);
-	chan_free(edge_chan);
+	rt_chan_free(edge_chan);
 }
 
 /* ---- registers: another task's pointer stays, our own moves ---- */

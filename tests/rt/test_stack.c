@@ -339,9 +339,9 @@ static uint64_t churn_task(uint64_t seed)
 		uint64_t depth = 1 + x % 3000, token = x, got;
 		acc ^= deep_task(depth);
 		rt_yield();
-		chan_send(churn_chan, &token);
+		rt_chan_send(churn_chan, &token);
 		churn_sent += token;
-		assert_true(chan_recv(churn_chan, &got));
+		assert_true(rt_chan_recv(churn_chan, &got));
 		churn_received += got;
 	}
 	return acc;
@@ -370,7 +370,7 @@ static void test_thousand_tasks_grow_and_shrink(void **state)
 	struct heap_stats hb, ha;
 	rt_get_stats(&before);
 	heap_get_stats(&hb);
-	churn_chan = chan_make(8, 16);
+	churn_chan = rt_chan_make(8, 16);
 	churn_sent = churn_received = 0;
 	for (int i = 0; i < N; i++)
 		assert_non_null(tasks[i] = rt_spawn(churn_task, 1000 + i, "churn"));
@@ -387,7 +387,7 @@ static void test_thousand_tasks_grow_and_shrink(void **state)
 	assert_true(grows > N);
 	assert_true(shrinks > N / 2);
 	assert_true(churn_sent == churn_received);
-	chan_free(churn_chan);
+	rt_chan_free(churn_chan);
 	rt_get_stats(&after);
 	heap_get_stats(&ha);
 	/* No stack memory or task record outlives its task. */
