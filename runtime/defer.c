@@ -329,16 +329,28 @@ void rt_defer_run_all(void)
 		f->recovery = ctx;
 		f->has_recovery = 1;
 	}
-	while ((f = rt_defer_frames)) {
-		const void *fn;
-		uint64_t a[RT_DEFER_ARGS];
-		if (!rt_defer_pop(f, &fn, a)) {
-			rt_defer_frames = f->next;
-			frame_release(f);
-			continue;
-		}
+	const void *fn;
+	uint64_t a[RT_DEFER_ARGS];
+	while (rt_defer_next(&fn, a))
 		((call6)fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/*
+ * Takes the running context's innermost pending deferred call off its
+ * record, freeing the records of frames whose calls have all run (those
+ * functions are unwound: they never return through their frames).
+ * Returns 0 when none is left. For panics and Goexit.
+ */
+int rt_defer_next(const void **fn, uint64_t *args)
+{
+	struct rt_defer_frame *f;
+	while ((f = rt_defer_frames)) {
+		if (rt_defer_pop(f, fn, args))
+			return 1;
+		rt_defer_frames = f->next;
+		frame_release(f);
 	}
+	return 0;
 }
 
 /* Deferred calls registered and not yet run, in all frames of the running context. */
@@ -401,12 +413,6 @@ void rt_defers_drop(struct rt_defer_frame **frames)
 		}
 		frame_release(f);
 	}
-}
-
-/* Frees a frame record whose function was unwound by a panic. */
-void rt_defer_frame_free(struct rt_defer_frame *f)
-{
-	frame_release(f);
 }
 
 /* How many records the cache holds (they count as live heap objects). */

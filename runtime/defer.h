@@ -155,10 +155,10 @@ int rt_defer_result(uint64_t *result);
 uint64_t rt_defer_pending(void);
 uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta);
 void rt_defers_drop(struct rt_defer_frame **frames);
-void rt_defer_frame_free(struct rt_defer_frame *f);
 void rt_defer_trim(void);
 uint64_t rt_defer_cached(void);
 int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
+int rt_defer_next(const void **fn, uint64_t *args);
 void rt_defer_run_all(void);
 #endif /* !__ASSEMBLER__ */
 #endif

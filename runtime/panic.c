@@ -92,15 +92,9 @@ _Noreturn void rt_panic(const char *msg)
 	struct rt_panic p = { msg, t->panic, 0, false };
 	t->panic = &p;
 	struct rt_defer_frame *f;
-	while ((f = rt_defer_frames)) {
-		const void *fn;
-		uint64_t args[RT_DEFER_ARGS];
-		if (!rt_defer_pop(f, &fn, args)) {
-			/* That function is unwound: it will never return through its frame. */
-			rt_defer_frames = f->next;
-			rt_defer_frame_free(f);
-			continue;
-		}
+	const void *fn;
+	uint64_t args[RT_DEFER_ARGS];
+	while (rt_defer_next(&fn, args)) {
 		rt_defer_call(fn, args, &p.call_sp);
 		p.call_sp = 0;
 		if (!p.recovered)

@@ -144,6 +144,14 @@ uint64_t rt_systemstack(uint64_t (*fn)(void *), void *arg)
 
 /* ---- switching: everything below `mcall` runs on the runtime stack ---- */
 
+/* Makes next the running task (its context is loaded next). */
+static void enter(struct rt_task *next)
+{
+	this_cpu()->current = next;
+	next->state = RT_RUNNING;
+	rt_defer_frames = next->defer_frames;
+}
+
 /* Continues the next runnable task, or the host context if none is (or
  * the task the host joins is done). On the runtime stack. */
 static _Noreturn void schedule(void)
@@ -152,13 +160,12 @@ static _Noreturn void schedule(void)
 	struct rt_task *next = NULL;
 	if (!c->host_waits_for || c->host_waits_for->state != RT_DONE)
 		next = runq_pop();
-	c->current = next;
 	if (!next) {
+		c->current = NULL;
 		rt_defer_frames = c->host_defers;
 		rt_context_load(&c->host);
 	}
-	next->state = RT_RUNNING;
-	rt_defer_frames = next->defer_frames;
+	enter(next);
 	rt_context_load(&next->ctx);
 }
 
@@ -400,9 +407,7 @@ static void host_run(struct rt_task *t)
 	while (!(t && t->state == RT_DONE) && sched.runq_head) {
 		struct rt_task *next = runq_pop();
 		c->host_defers = rt_defer_frames;
-		c->current = next;
-		next->state = RT_RUNNING;
-		rt_defer_frames = next->defer_frames;
+		enter(next);
 		rt_context_switch(&c->host, &next->ctx);
 	}
 	c->host_waits_for = NULL;
