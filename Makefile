@@ -18,22 +18,36 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 	-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--build-id=none
 
-KERNEL_C := main console format string serial gdt idt trap symbols symbolize frame \
-	pagetable vm memmap lineedit shell efi pic fwcfg
-KERNEL_C += rtplat tasks taskfaults churn bench closures defers demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit
-KERNEL_C += stress fuzz falsepos
+# What goes into kernel.elf, folder by folder (README's source map says
+# what each folder is for). Every object is built from the same path under
+# $(B), with the same flags and include path.
+KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap \
+	efi pic fwcfg
+KERNEL_S := entry trapentry
+LIB_C := format string symbols
+SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos
+DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit
+DEMOS_S := segstack
+# The C twins of the Go programs of docs/go-semantics.md: the host tests link them too.
+TWINS_C := twin_defer twin_panic twin_hotsplit twin_closure twin_chain
+# The fuzzer's workload and the corpora of everyday data (tests/fuzz, as the
+# Linux port runs them), for the shell's `fuzz` and `falsepos`.
 FUZZ_C := stackfuzz wordclasses
-KERNEL_S := entry trapentry segstack
-# The runtime core, built into the kernel with the same flags (and -Ikernel
-# for format.h and kstring.h); the host port builds the same files natively.
+KERNEL_SRC := $(KERNEL_C:%=kernel/%.c) $(KERNEL_S:%=kernel/%.S) $(LIB_C:%=lib/%.c) \
+	ports/platform_kernel.c $(SHELL_C:%=shell/%.c) $(DEMOS_C:%=demos/%.c) \
+	$(DEMOS_S:%=demos/%.S) $(TWINS_C:%=twins/%.c) $(FUZZ_C:%=tests/fuzz/%.c)
+KERNEL_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(basename $(KERNEL_SRC)))) $(B)/runtime.o
+KERNEL_INC := -Ikernel -Ilib -Iruntime -Ishell -Idemos -Itwins -Iboot -Itests/fuzz
+
+# The runtime core: portable C and assembly, built into the kernel with the
+# kernel's flags and into the Linux port's builds (tests/rt, bench) with
+# theirs. It sees only runtime/ and lib/.
 RUNTIME_C := task stack stackmove stackfault heap chan closure defer panic
 RUNTIME_S := context closure_stubs defer_tramp panic_switch
-# The same sources, for the Linux port's builds (tests/rt, bench).
-RUNTIME_SRC := $(RUNTIME_C:%=runtime/%.c) $(RUNTIME_S:%=runtime/%.S)
-# The C twins of the Go programs of docs/go-semantics.md: the host tests link them too.
-TWINS_C := defer panic hotsplit closure
-KERNEL_OBJ := $(KERNEL_C:%=$(B)/kernel/%.o) $(KERNEL_S:%=$(B)/kernel/%.o) \
-	$(B)/runtime.o $(TWINS_C:%=$(B)/twins/%.o) $(FUZZ_C:%=$(B)/tests/fuzz/%.o)
+RUNTIME_INC := -Iruntime -Ilib
+# What the Linux port links beside the runtime: the port and lib/.
+LINUX_PORT_SRC := ports/platform_linux.c $(LIB_C:%=lib/%.c)
+LINUX_PORT_SRC := $(filter-out lib/string.c,$(LINUX_PORT_SRC)) # libc has memcpy and friends
 
 # The runtime as one relocatable object per build (kernel, host tests,
 # bench), its code between __rt_text_start and __rt_text_end
@@ -56,7 +70,7 @@ EFI_INC := /usr/include/efi
 EFI_LIB := /usr/lib
 BOOT_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -mno-red-zone -ffreestanding \
 	-fno-stack-protector -fno-strict-aliasing -DGNU_EFI_USE_MS_ABI \
-	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -Ilib -Ikernel -Wall -Wextra -Werror -Wno-unused-parameter \
 	-MMD -MP
 
 IMAGE := $(B)/morestack.img
@@ -75,21 +89,13 @@ $(B)/.bench-deps-ok: tools/packages.txt tools/deps.sh
 	@mkdir -p $(B) && touch $@
 deps: $(B)/.deps-ok
 
-$(B)/kernel/%.o: kernel/%.c $(B)/.deps-ok
+$(B)/%.o: %.c $(B)/.deps-ok
 	@mkdir -p $(dir $@)
-	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
-$(eval $(call runtime_object,$(B),$(KERNEL_CFLAGS) -Ikernel,Makefile))
-$(B)/twins/%.o: twins/%.c $(B)/.deps-ok
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) $(KERNEL_INC) -c $< -o $@
+$(B)/%.o: %.S $(B)/.deps-ok
 	@mkdir -p $(dir $@)
-	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -c $< -o $@
-# The fuzzer's workload and the corpora of everyday data (tests/fuzz, as the
-# Linux port runs them), for the shell's `fuzz` and `falsepos`.
-$(B)/tests/fuzz/%.o: tests/fuzz/%.c $(B)/.deps-ok
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -Ikernel -Iruntime -Itests/fuzz -c $< -o $@
-$(B)/kernel/%.o: kernel/%.S $(B)/.deps-ok
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	@echo "  AS      $<"; $(CC) $(KERNEL_CFLAGS) $(KERNEL_INC) -c $< -o $@
+$(eval $(call runtime_object,$(B),$(KERNEL_CFLAGS) $(RUNTIME_INC),Makefile))
 
 # kernel.elf keeps DWARF for GDB; the copy embedded in the loader keeps only symbols.
 $(B)/kernel.elf: $(KERNEL_OBJ) kernel/kernel.ld
@@ -155,13 +161,14 @@ qemu-test: $(IMAGE)
 # ---- benchmarks: morestack on its Linux port and in QEMU, beside the baselines ----
 RT_BENCH_CFLAGS := -std=gnu11 -O2 -g -fno-pie -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
-	-fcf-protection=none -ftrivial-auto-var-init=zero -Wall -Wextra -Werror -Iruntime -Ikernel -Ihost
-$(eval $(call runtime_object,$(B)/bench,$(RT_BENCH_CFLAGS),Makefile))
-RT_BENCH_SRC := bench/rt_bench.c $(B)/bench/runtime.o host/plat_linux.c kernel/format.c kernel/symbols.c \
-	twins/hotsplit.c
-$(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h host/*.h twins/*.h) $(B)/.deps-ok
+	-fcf-protection=none -ftrivial-auto-var-init=zero -Wall -Wextra -Werror
+$(eval $(call runtime_object,$(B)/bench,$(RT_BENCH_CFLAGS) $(RUNTIME_INC),Makefile))
+RT_BENCH_SRC := bench/rt_bench.c $(B)/bench/runtime.o $(LINUX_PORT_SRC) twins/twin_hotsplit.c \
+	twins/twin_chain.c
+$(B)/bench/rt_bench: $(RT_BENCH_SRC) $(wildcard runtime/*.h ports/*.h lib/*.h twins/*.h) $(B)/.deps-ok
 	@mkdir -p $(dir $@)
-	@echo "  CCLD    $@"; $(CC) $(RT_BENCH_CFLAGS) -no-pie $(filter %.c %.S %.o,$^) -o $@
+	@echo "  CCLD    $@"; $(CC) $(RT_BENCH_CFLAGS) $(RUNTIME_INC) -Iports -Itwins -no-pie \
+		$(filter %.c %.S %.o,$^) -o $@
 
 .PHONY: bench
 bench: $(B)/.bench-deps-ok $(IMAGE) $(B)/bench/rt_bench

@@ -59,7 +59,7 @@ $(BENCH_DIR)/recursion-splitstack: bench/baselines/recursion.c bench/baselines/m
 		$(BENCH_DIR)/measure.o -o $@ -pthread
 
 # GCC nested functions need an executable stack for their trampolines.
-$(BENCH_DIR)/closures: bench/baselines/closures.c bench/baselines/measure.h \
+$(BENCH_DIR)/closures: bench/baselines/ffi_closures.c bench/baselines/measure.h \
 		$(BENCH_DIR)/measure.o
 	@echo "  CCLD    $@"; $(CC) $(BENCH_CFLAGS) $< $(BENCH_DIR)/measure.o -o $@ \
 		-Wl,-z,execstack -lffi

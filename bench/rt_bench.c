@@ -18,11 +18,11 @@
 #include "closure.h"
 #include "defer.h"
 #include "heap.h"
-#include "host.h"
+#include "platform_linux.h"
 #include "platform.h"
 #include "rt.h"
 
-#include "../twins/twins.h"
+#include "twins.h"
 
 #define RUNS 5
 
@@ -128,21 +128,14 @@ static double bench_spawn(void)
 
 /* ---- deep recursion: 1,000,000 frames, each pointing at its caller's frame ---- */
 
-struct link { struct link *up; uint64_t depth; };
-
-__attribute__((noinline)) static uint64_t recurse(struct link *up, uint64_t depth, uint64_t max)
+/* The linked-frame recursion of twins/twin_chain.c, checked once at the
+ * bottom, as Go's descend is. */
+static uint64_t deep_task(uint64_t frames)
 {
-	struct link me = { up, depth };
-	if (depth == max) {
-		uint64_t n = 0;
-		for (struct link *l = &me; l; l = l->up)
-			n++;
-		return n;
-	}
-	return recurse(&me, depth + 1, max) + (me.up == up ? 0 : 1000000000);
+	struct chain_job job = { .frames = frames };
+	uint64_t v = chain_descend(&job);
+	return job.broken ? 0 : v;
 }
-
-static uint64_t deep_task(uint64_t frames) { return recurse(NULL, 0, frames - 1); }
 
 static void bench_deep(void)
 {
@@ -153,8 +146,8 @@ static void bench_deep(void)
 		struct rt_task *t = rt_spawn(deep_task, 1000000, "deep");
 		rt_join(t, &v);
 		double ms = (double)(plat_now_ns() - t0) / 1e6;
-		if (v != 1000000) {
-			fprintf(stderr, "deep recursion: chain of %lu, expected 1000000\n", v);
+		if (v != chain_expected(1000000)) {
+			fprintf(stderr, "deep recursion: the chain of 1,000,000 links came back broken\n");
 			exit(1);
 		}
 		if (ms < best) best = ms;
@@ -275,7 +268,7 @@ static void bench_short_lived(void)
 
 /* ---- hot split: a call in a loop, landing on a stack boundary ---- */
 
-/* The loop is twins/hotsplit.c's, shared with the kernel's hotsplit demo. */
+/* The loop is twins/twin_hotsplit.c's, shared with the kernel's hotsplit demo. */
 static uint64_t hot_task(uint64_t iters) { return twin_at_boundary(iters); }
 
 static void bench_hot_split(void)

@@ -19,8 +19,8 @@
 #include <efilib.h>
 
 #include "bootinfo.h"
-#include "../kernel/elf.h"
-#include "../kernel/memlayout.h"
+#include "elf.h"
+#include "memlayout.h"
 
 extern const UINT8 kernel_elf_start[], kernel_elf_end[];
 

@@ -15,7 +15,7 @@
 #include "demo.h"
 #include "kernel.h"
 #include "serial.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
 bool demo_color = true;

@@ -1,5 +1,5 @@
 /*
- * demo.h: drawing live stack frames for the demos (kernel/demo.c).
+ * demo.h: drawing live stack frames for the demos (demo.c), and the demos.
  * A picture is a list of 8-byte cells with their real addresses, drawn
  * high addresses at the top, as docs/go-semantics.md draws frames.
  */
@@ -41,4 +41,15 @@ void demo_draw(struct demo_picture *p, const char *title);
 void demo_go_source(const char *const *lines);
 bool demo_compare(const char *what, const char *go, const char *ours);
 int demo_run(const char *cmd, uint64_t (*fn)(uint64_t), const char *name, uint64_t *value);
+
+/* The demos, one file each (demo_NAME.c), and the commands that drive them (demo.c). */
+void cmd_swap(int argc, char **argv);
+void cmd_incr(int argc, char **argv);
+void cmd_frames(int argc, char **argv);
+void cmd_escape(int argc, char **argv);
+void cmd_closure(int argc, char **argv);
+void cmd_hotsplit(int argc, char **argv);
+void cmd_demo(int argc, char **argv);
+void cmd_step(int argc, char **argv);
+void cmd_color(int argc, char **argv);
 #endif

@@ -8,11 +8,11 @@
  */
 #include "demo.h"
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/closure.h"
-#include "../runtime/heap.h"
-#include "../twins/twins.h"
+#include "closure.h"
+#include "heap.h"
+#include "twins.h"
 
 /* The record behind a closure, drawn as Go's funcval would be. */
 static void show_record(const char *name, void *f)

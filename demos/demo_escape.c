@@ -13,11 +13,11 @@
  */
 #include "demo.h"
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/heap.h"
-#include "../runtime/panic.h"
-#include "../runtime/rt.h"
+#include "heap.h"
+#include "panic.h"
+#include "rt.h"
 
 __attribute__((noinline)) static uint64_t move_stack(uint64_t depth)
 {

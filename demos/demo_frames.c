@@ -10,9 +10,9 @@
  */
 #include "demo.h"
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/rt.h"
+#include "rt.h"
 
 /*
  * The table's words are kept in globals, which the stack mover does not

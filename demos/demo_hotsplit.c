@@ -12,13 +12,13 @@
  */
 #include "demo.h"
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
-#include "../runtime/heap.h"
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
-#include "../twins/twins.h"
+#include "heap.h"
+#include "platform.h"
+#include "rt.h"
+#include "twins.h"
 
 #define ITERATIONS 100000
 #define SEGMENT 4096
@@ -73,7 +73,7 @@ static uint64_t segmented_task(uint64_t unused)
 	return sum;
 }
 
-/* The same loop on this runtime's contiguous stack (twins/hotsplit.c). */
+/* The same loop on this runtime's contiguous stack (twins/twin_hotsplit.c). */
 static uint64_t contiguous_task(uint64_t unused)
 {
 	(void)unused;

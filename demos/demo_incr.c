@@ -5,15 +5,15 @@
  * local copy: the caller gets 1. With a named result (incrn) it changes
  * the result itself: 2. The drawings are the live frame at the return,
  * inside the deferred call, and what the caller receives; the C twins are
- * in twins/defer.c. Then deferArg, deferClosure and LIFO order.
+ * in twins/twin_defer.c. Then deferArg, deferClosure and LIFO order.
  */
 #include "demo.h"
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/defer.h"
-#include "../runtime/rt.h"
-#include "../twins/twins.h"
+#include "defer.h"
+#include "rt.h"
+#include "twins.h"
 
 
 struct incr_main {

@@ -9,9 +9,9 @@
  */
 #include "demo.h"
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/rt.h"
+#include "rt.h"
 
 struct main_locals {
 	uint64_t a, b;

@@ -9,7 +9,7 @@
  * from exactly that fault. Every hardware interrupt has a slot of its own
  * too (IST_IRQ): the CPU switches to it unconditionally, so no interrupt
  * ever pushes its frame on a task stack, which may be one page from its
- * guard and may move under the interrupted code (kernel/stress.c).
+ * guard and may move under the interrupted code (shell/stress.c).
  */
 #include <stdint.h>
 

@@ -10,7 +10,7 @@
  * Every vector from 32 up (the PIC's IRQs, anything else) has one more,
  * IST_IRQ: a task's stack never holds an interrupt frame, so tasks may run
  * with interrupts on, and a timer tick may move the interrupted task's
- * stack (kernel/stress.c). An IST stack is not re-entrant (the CPU loads
+ * stack (shell/stress.c). An IST stack is not re-entrant (the CPU loads
  * the same top each time, SDM 6.14.5); these are safe because an interrupt
  * gate clears IF until iretq and no handler sets it again (SDM 6.12.1,
  * "Flag Usage By Exception- or Interrupt-Handler Procedure"), and a fault

@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../boot/bootinfo.h"
+#include "bootinfo.h"
 #include "console.h"
 #include "format.h"
-#include "frame.h"
+#include "pmem.h"
 #include "kstring.h"
 #include "memlayout.h"
 #include "pagetable.h"
@@ -24,7 +24,7 @@ extern struct boot_info boot_info; /* the loader's, copied into the kernel */
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t tsc_to_us(uint64_t ticks);
 
-/* memmap.c: the UEFI memory map, compacted, and the frame allocator fed from it */
+/* memmap.c: the UEFI memory map, compacted, and the physical page allocator fed from it */
 struct mem_range {
 	uint64_t base, pages, attribute;
 	uint32_t type;
@@ -32,7 +32,7 @@ struct mem_range {
 #define MEM_RANGES_MAX 1024
 extern struct mem_range mem_ranges[MEM_RANGES_MAX];
 extern int mem_range_count;
-extern struct frame_allocator frames;
+extern struct pmem phys_pages;
 void memmap_init(void);
 void memmap_reclaim_loader(void);
 void memmap_print(bool verbose);
@@ -78,44 +78,12 @@ bool under_test(void);
 #define QEMU_EXIT_KERNEL_FAULT 0x31 /* -> 99 */
 void qemu_exit_if_testing(int code);
 
-/* tasks.c: runtime tasks from the shell; rtplat.c: the runtime's platform */
-void rtplat_init(void);
+/* ports/platform_kernel.c: the runtime's platform on this machine */
+void kplat_init(void);
+uint64_t kplat_pool_pages(void); /* physical pages pooled for stacks */
 struct trapframe;
 struct rt_regs;
-void rtplat_regs_from_frame(const struct trapframe *tf, struct rt_regs *r);
-void rtplat_regs_to_frame(const struct rt_regs *r, struct trapframe *tf);
-extern volatile int rtplat_stress_hold; /* nonzero: a stress tick must not move a stack */
-void cmd_grow(int argc, char **argv);
-void cmd_spawn(int argc, char **argv);
-void cmd_resume(int argc, char **argv);
-void cmd_tasks(int argc, char **argv);
-void cmd_stack(int argc, char **argv);
-void cmd_trace(int argc, char **argv);
-void cmd_stacklimit(int argc, char **argv);
-void cmd_stale(int argc, char **argv);
-void cmd_taskfault(int argc, char **argv);
-void cmd_churn(int argc, char **argv);
-void cmd_bench(int argc, char **argv);
-void cmd_closures(int argc, char **argv);
-void cmd_defer(int argc, char **argv);
-void cmd_panic(int argc, char **argv);
-void cmd_swap(int argc, char **argv);
-void cmd_incr(int argc, char **argv);
-void cmd_frames(int argc, char **argv);
-void cmd_escape(int argc, char **argv);
-void cmd_closure(int argc, char **argv);
-void cmd_hotsplit(int argc, char **argv);
-void cmd_color(int argc, char **argv);
-void cmd_step(int argc, char **argv);
-void cmd_demo(int argc, char **argv);
-void cmd_fuzz(int argc, char **argv);   /* fuzz.c */
-void cmd_falsepos(int argc, char **argv); /* falsepos.c */
-
-/* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
-void cmd_stress(int argc, char **argv);
-bool stress_begin(void); /* from run_tasks: true if it armed the timer and enabled interrupts */
-void stress_end(void);
-
-/* shell.c */
-_Noreturn void shell_run(void);
+void kplat_regs_from_trap(const struct trapframe *tf, struct rt_regs *r);
+void kplat_regs_to_trap(const struct rt_regs *r, struct trapframe *tf);
+extern volatile int kplat_stress_hold; /* nonzero: a stress tick must not move a stack */
 #endif

@@ -3,13 +3,14 @@
  *
  * Order matters: serial first (so everything after can report), then our
  * GDT and IDT (so a fault is reported, not a triple fault), then the
- * memory map and frames, symbols, our page tables, our stack; only then
+ * memory map and physical pages, symbols, our page tables, our stack; only then
  * is loader memory given back and interrupts enabled.
  */
 #include "kernel.h"
 #include "demo.h"
 #include "gdt.h"
 #include "serial.h"
+#include "shell.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -49,7 +50,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 {
 	(void)unused;
 	memmap_reclaim_loader();
-	rtplat_init();
+	kplat_init();
 	pic_init();
 	trap_set_irq_handler(4, serial_irq);
 	pic_unmask(4);

@@ -1,5 +1,5 @@
 /*
- * memmap.c: the UEFI memory map, and the physical frame allocator fed
+ * memmap.c: the UEFI memory map, and the physical page allocator fed
  * from it.
  *
  * UEFI says which physical memory is RAM and what the firmware still uses.
@@ -12,7 +12,7 @@
 
 struct mem_range mem_ranges[MEM_RANGES_MAX];
 int mem_range_count;
-struct frame_allocator frames;
+struct pmem phys_pages;
 
 static const char *const type_names[EFI_MEMORY_TYPE_COUNT] = {
 	"reserved", "loader code", "loader data", "boot services code", "boot services data",
@@ -47,13 +47,13 @@ static bool free_after_boot(uint32_t type)
 /* Reserves what the kernel keeps for good: its image and its ELF copy. */
 static void reserve_kernel(void)
 {
-	frame_reserve(&frames, boot_info.kernel_phys, boot_info.kernel_size);
-	frame_reserve(&frames, boot_info.elf_phys, boot_info.elf_size);
+	pmem_reserve(&phys_pages, boot_info.kernel_phys, boot_info.kernel_size);
+	pmem_reserve(&phys_pages, boot_info.elf_phys, boot_info.elf_size);
 }
 
 /*
  * Copies the loader's memory map (walked by its descriptor size) into
- * mem_ranges and starts the frame allocator over the memory that is free
+ * mem_ranges and starts the physical page allocator over the memory that is free
  * now. Only used when booting, on the loader's page tables.
  */
 void memmap_init(void)
@@ -77,7 +77,7 @@ void memmap_init(void)
 		panic("memmap_init: RAM ends at %#lx, not in (0, %#lx]", hi, PHYS_MAP_MAX);
 
 	/* The bitmap goes in the first free range large enough to hold it. */
-	uint64_t bytes = frame_bitmap_bytes(lo, hi), where = 0;
+	uint64_t bytes = pmem_bitmap_bytes(lo, hi), where = 0;
 	for (int i = 0; i < mem_range_count && !where; i++) {
 		struct mem_range *r = &mem_ranges[i];
 		if (free_after_boot(r->type) && r->pages * PAGE_SIZE >= bytes + PAGE_SIZE &&
@@ -85,12 +85,12 @@ void memmap_init(void)
 			where = r->base;
 	}
 	if (!where)
-		panic("memmap_init: no free range holds the %lu-byte frame bitmap", bytes);
-	frame_init(&frames, lo, hi, phys_to_virt(where));
+		panic("memmap_init: no free range holds the %lu-byte page bitmap", bytes);
+	pmem_init(&phys_pages, lo, hi, phys_to_virt(where));
 	for (int i = 0; i < mem_range_count; i++)
 		if (free_after_boot(mem_ranges[i].type))
-			frame_add_free(&frames, mem_ranges[i].base, mem_ranges[i].pages * PAGE_SIZE);
-	frame_reserve(&frames, where, bytes);
+			pmem_add_free(&phys_pages, mem_ranges[i].base, mem_ranges[i].pages * PAGE_SIZE);
+	pmem_reserve(&phys_pages, where, bytes);
 	reserve_kernel();
 }
 
@@ -104,12 +104,12 @@ void memmap_reclaim_loader(void)
 	for (int i = 0; i < mem_range_count; i++) {
 		struct mem_range *r = &mem_ranges[i];
 		if (r->type == EFI_LOADER_CODE || r->type == EFI_LOADER_DATA)
-			frame_add_free(&frames, r->base, r->pages * PAGE_SIZE);
+			pmem_add_free(&phys_pages, r->base, r->pages * PAGE_SIZE);
 	}
 	reserve_kernel();
 }
 
-/* The `mem` command: the map by type, RAM above 4 GiB, and the frame allocator. */
+/* The `mem` command: the map by type, RAM above 4 GiB, and the physical page allocator. */
 void memmap_print(bool verbose)
 {
 	uint64_t pages[EFI_MEMORY_TYPE_COUNT + 1] = { 0 }, ram = 0, high = 0, top = 0;
@@ -141,6 +141,6 @@ void memmap_print(bool verbose)
 				pages[t] * 4);
 	kprintf("RAM: %lu MiB, of it above 4 GiB: %lu MiB, highest address %#lx\n", ram >> 8,
 		high >> 8, top);
-	kprintf("frames: %lu free of %lu managed (%lu MiB free), bitmap covers %lu frames\n",
-		frames.free, frames.managed, frames.free >> 8, frames.count);
+	kprintf("physical pages: %lu free of %lu managed (%lu MiB free), bitmap covers %lu pages\n",
+		phys_pages.free, phys_pages.managed, phys_pages.free >> 8, phys_pages.count);
 }

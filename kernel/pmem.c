@@ -1,38 +1,38 @@
 /*
- * frame.c: the physical frame allocator (see frame.h for the design).
+ * pmem.c: the physical page allocator (see pmem.h for the design).
  * Pure C; the kernel glue that feeds it the UEFI memory map is in memmap.c.
- * Physical address 0 is never handed out, so 0 can mean "no frame".
+ * Physical address 0 is never handed out, so 0 can mean "no page".
  */
-#include "frame.h"
+#include "pmem.h"
 
 #include "kstring.h"
 
-#define FRAME 4096ULL
+#define PMEM_PAGE 4096ULL
 #define BITS 64
 
 /* Bytes of bitmap needed to cover physical addresses [lo, hi). */
-size_t frame_bitmap_bytes(uint64_t lo, uint64_t hi)
+size_t pmem_bitmap_bytes(uint64_t lo, uint64_t hi)
 {
-	uint64_t frames = (hi + FRAME - 1) / FRAME - lo / FRAME;
-	return (size_t)((frames + BITS - 1) / BITS * 8);
+	uint64_t pages = (hi + PMEM_PAGE - 1) / PMEM_PAGE - lo / PMEM_PAGE;
+	return (size_t)((pages + BITS - 1) / BITS * 8);
 }
 
-/* Covers [lo, hi) with every frame marked in use; add free RAM with frame_add_free. */
-void frame_init(struct frame_allocator *fa, uint64_t lo, uint64_t hi, uint64_t *bitmap)
+/* Covers [lo, hi) with every page marked in use; add free RAM with pmem_add_free. */
+void pmem_init(struct pmem *fa, uint64_t lo, uint64_t hi, uint64_t *bitmap)
 {
 	fa->bitmap = bitmap;
-	fa->first = lo / FRAME;
-	fa->count = (hi + FRAME - 1) / FRAME - fa->first;
+	fa->first = lo / PMEM_PAGE;
+	fa->count = (hi + PMEM_PAGE - 1) / PMEM_PAGE - fa->first;
 	fa->free = fa->managed = fa->hint = 0;
-	memset(bitmap, 0, frame_bitmap_bytes(lo, hi));
+	memset(bitmap, 0, pmem_bitmap_bytes(lo, hi));
 }
 
-static int get(const struct frame_allocator *fa, uint64_t i)
+static int get(const struct pmem *fa, uint64_t i)
 {
 	return (fa->bitmap[i / BITS] >> (i % BITS)) & 1;
 }
 
-static void set(struct frame_allocator *fa, uint64_t i, int v)
+static void set(struct pmem *fa, uint64_t i, int v)
 {
 	if (v)
 		fa->bitmap[i / BITS] |= 1ULL << (i % BITS);
@@ -40,18 +40,18 @@ static void set(struct frame_allocator *fa, uint64_t i, int v)
 		fa->bitmap[i / BITS] &= ~(1ULL << (i % BITS));
 }
 
-/* Clips [base, base+size) to whole frames inside the bitmap; returns frame indexes. */
-static int clip(const struct frame_allocator *fa, uint64_t base, uint64_t size, uint64_t *from,
+/* Clips [base, base+size) to whole pages inside the bitmap; returns page indexes. */
+static int clip(const struct pmem *fa, uint64_t base, uint64_t size, uint64_t *from,
 		uint64_t *to)
 {
-	/* Round base up without computing base + FRAME - 1: near 2^64 that
+	/* Round base up without computing base + PMEM_PAGE - 1: near 2^64 that
 	 * wraps to a small address and would free the whole bitmap. */
-	uint64_t a = base / FRAME + (base % FRAME != 0), b = (base + size) / FRAME;
+	uint64_t a = base / PMEM_PAGE + (base % PMEM_PAGE != 0), b = (base + size) / PMEM_PAGE;
 	if (base + size < base) /* wraps: take all up to the top */
-		b = ~0ULL / FRAME;
+		b = ~0ULL / PMEM_PAGE;
 	if (a < fa->first) a = fa->first;
 	if (b > fa->first + fa->count) b = fa->first + fa->count;
-	if (a == 0 && fa->first == 0) a = 1; /* frame 0 stays in use forever */
+	if (a == 0 && fa->first == 0) a = 1; /* page 0 stays in use forever */
 	if (a >= b)
 		return 0;
 	*from = a - fa->first;
@@ -59,8 +59,8 @@ static int clip(const struct frame_allocator *fa, uint64_t base, uint64_t size, 
 	return 1;
 }
 
-/* Marks the whole frames inside [base, base+size) free. Returns how many changed. */
-uint64_t frame_add_free(struct frame_allocator *fa, uint64_t base, uint64_t size)
+/* Marks the whole pages inside [base, base+size) free. Returns how many changed. */
+uint64_t pmem_add_free(struct pmem *fa, uint64_t base, uint64_t size)
 {
 	uint64_t from, to, n = 0;
 	if (!clip(fa, base, size, &from, &to))
@@ -75,13 +75,13 @@ uint64_t frame_add_free(struct frame_allocator *fa, uint64_t base, uint64_t size
 	return n;
 }
 
-/* Marks every frame touching [base, base+size) in use. Returns how many changed. */
-uint64_t frame_reserve(struct frame_allocator *fa, uint64_t base, uint64_t size)
+/* Marks every page touching [base, base+size) in use. Returns how many changed. */
+uint64_t pmem_reserve(struct pmem *fa, uint64_t base, uint64_t size)
 {
 	/* An end past 2^64 means "to the top"; rounding it up must not wrap to 0. */
 	uint64_t end = base + size < base ? ~0ULL : base + size;
-	uint64_t lo = base & ~(FRAME - 1);
-	uint64_t hi = end > ~0ULL - (FRAME - 1) ? ~0ULL : (end + FRAME - 1) & ~(FRAME - 1);
+	uint64_t lo = base & ~(PMEM_PAGE - 1);
+	uint64_t hi = end > ~0ULL - (PMEM_PAGE - 1) ? ~0ULL : (end + PMEM_PAGE - 1) & ~(PMEM_PAGE - 1);
 	uint64_t from, to, n = 0;
 	if (!clip(fa, lo, hi - lo, &from, &to))
 		return 0;
@@ -95,8 +95,8 @@ uint64_t frame_reserve(struct frame_allocator *fa, uint64_t base, uint64_t size)
 	return n;
 }
 
-/* Returns the physical address of a free frame, now in use, or 0 if none is left. */
-uint64_t frame_alloc(struct frame_allocator *fa)
+/* Returns the physical address of a free page, now in use, or 0 if none is left. */
+uint64_t pmem_alloc(struct pmem *fa)
 {
 	uint64_t words = (fa->count + BITS - 1) / BITS;
 	for (uint64_t k = 0; k < words; k++) {
@@ -106,14 +106,14 @@ uint64_t frame_alloc(struct frame_allocator *fa)
 			set(fa, i, 0);
 			fa->free--;
 			fa->hint = w;
-			return (fa->first + i) * FRAME;
+			return (fa->first + i) * PMEM_PAGE;
 		}
 	}
 	return 0;
 }
 
-/* Returns the address of n physically contiguous free frames, now in use, or 0. */
-uint64_t frame_alloc_run(struct frame_allocator *fa, uint64_t n)
+/* Returns the address of n physically contiguous free pages, now in use, or 0. */
+uint64_t pmem_alloc_run(struct pmem *fa, uint64_t n)
 {
 	if (n == 0 || n > fa->free)
 		return 0;
@@ -130,20 +130,20 @@ uint64_t frame_alloc_run(struct frame_allocator *fa, uint64_t n)
 			for (uint64_t j = start; j <= i; j++)
 				set(fa, j, 0);
 			fa->free -= n;
-			return (fa->first + start) * FRAME;
+			return (fa->first + start) * PMEM_PAGE;
 		}
 	}
 	return 0;
 }
 
 /*
- * Gives a frame back. Returns 0, or -1 if phys is not a frame this
+ * Gives a page back. Returns 0, or -1 if phys is not a page this
  * allocator handed out (unaligned, outside the bitmap, or already free).
  */
-int frame_free(struct frame_allocator *fa, uint64_t phys)
+int pmem_free(struct pmem *fa, uint64_t phys)
 {
-	uint64_t f = phys / FRAME;
-	if (phys % FRAME || phys == 0 || f < fa->first || f - fa->first >= fa->count ||
+	uint64_t f = phys / PMEM_PAGE;
+	if (phys % PMEM_PAGE || phys == 0 || f < fa->first || f - fa->first >= fa->count ||
 	    get(fa, f - fa->first))
 		return -1;
 	set(fa, f - fa->first, 1);
@@ -151,9 +151,9 @@ int frame_free(struct frame_allocator *fa, uint64_t phys)
 	return 0;
 }
 
-/* Returns 1 if the frame at phys is free, 0 if in use or outside. */
-int frame_is_free(const struct frame_allocator *fa, uint64_t phys)
+/* Returns 1 if the page at phys is free, 0 if in use or outside. */
+int pmem_is_free(const struct pmem *fa, uint64_t phys)
 {
-	uint64_t f = phys / FRAME;
+	uint64_t f = phys / PMEM_PAGE;
 	return f >= fa->first && f - fa->first < fa->count && get(fa, f - fa->first);
 }

@@ -14,7 +14,7 @@
  */
 #include "kernel.h"
 
-#include "../runtime/defer.h"
+#include "defer.h"
 
 
 #define SYMBOLS_MAX 8192

@@ -12,7 +12,7 @@
 #include "kernel.h"
 #include "x86.h"
 
-#include "../runtime/rt.h"
+#include "rt.h"
 
 #define KSTACK_PAGES 16 /* 64 KiB mapped at the top of each 1 MiB slot */
 
@@ -24,7 +24,7 @@ static uint64_t kernel_pml4;
 static uint64_t alloc_zeroed_frame(void *ctx)
 {
 	(void)ctx;
-	uint64_t f = frame_alloc(&frames);
+	uint64_t f = pmem_alloc(&phys_pages);
 	if (f)
 		memset(phys_to_virt(f), 0, PAGE_SIZE);
 	return f;
@@ -145,7 +145,7 @@ static void map_kernel_stack(int slot)
 {
 	uint64_t top = vm_kernel_stack_top(slot);
 	for (uint64_t va = top - KSTACK_PAGES * PAGE_SIZE; va < top; va += PAGE_SIZE) {
-		uint64_t f = frame_alloc(&frames);
+		uint64_t f = pmem_alloc(&phys_pages);
 		if (!f)
 			panic("vm_init: out of frames for kernel stack %d", slot);
 		map_or_panic(va, f, PAGE_SIZE, PTE_W | PTE_NX, 0, "kernel stack");

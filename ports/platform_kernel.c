@@ -1,12 +1,12 @@
 /*
- * rtplat.c: the runtime's platform on bare metal (runtime/platform.h).
+ * platform_kernel.c: the runtime's platform on bare metal (runtime/platform.h).
  *
  * Task stacks are mapped page by page in the kernel's own tables, in the
  * TASK_STACK_BASE region. Frames of unmapped stacks go to a pool and are
  * the first reused by the next stack (their addresses never are). Faults
  * reach the runtime through the trap layer's fault hook, on an IST stack:
  * the hook translates the trap frame to and from struct rt_regs (so does
- * the move-stress tick, kernel/stress.c, with the same two functions).
+ * the move-stress tick, shell/stress.c, with the same two functions).
  * No interrupt frame is ever pushed on a task stack: every gate switches
  * to an IST stack (kernel/idt.c).
  */
@@ -14,9 +14,9 @@
 #include "trap.h"
 #include "x86.h"
 
-#include "../runtime/heap.h"
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
+#include "heap.h"
+#include "platform.h"
+#include "rt.h"
 
 /* The stack mover adjusts the general registers of a faulting context
  * (struct rt_regs, nlanes = 0): there must be no other. */
@@ -24,9 +24,9 @@
 #error "the kernel is built with -mgeneral-regs-only: tasks keep no state in vector or x87 registers"
 #endif
 
-#define POOL_MAX 8192 /* frames kept for reuse (32 MiB); more go back to the allocator */
+#define POOL_MAX 8192 /* pages kept for reuse (32 MiB); more go back to the allocator */
 
-static uint64_t pool_head; /* a free frame; its first word (via the direct map) links the next */
+static uint64_t pool_head; /* a free page; its first word (via the direct map) links the next */
 static uint64_t pool_count;
 
 static uint64_t pool_get(void)
@@ -37,13 +37,13 @@ static uint64_t pool_get(void)
 		pool_count--;
 		return f;
 	}
-	return frame_alloc(&frames);
+	return pmem_alloc(&phys_pages);
 }
 
 static void pool_put(uint64_t f)
 {
 	if (pool_count >= POOL_MAX) {
-		frame_free(&frames, f);
+		pmem_free(&phys_pages, f);
 		return;
 	}
 	*(uint64_t *)phys_to_virt(f) = pool_head;
@@ -51,7 +51,7 @@ static void pool_put(uint64_t f)
 	pool_count++;
 }
 
-uint64_t rtplat_pool_frames(void) { return pool_count; }
+uint64_t kplat_pool_pages(void) { return pool_count; }
 
 uintptr_t plat_stack_region(size_t bytes)
 {
@@ -81,7 +81,7 @@ static void pool_put_table(void *ctx, uint64_t phys)
 	pool_put(phys);
 }
 
-/* Maps fresh zeroed frames at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
+/* Maps fresh zeroed pages at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
 int plat_commit(uintptr_t addr, size_t bytes)
 {
 	if (addr + bytes > commit_high) {
@@ -110,7 +110,7 @@ int plat_commit(uintptr_t addr, size_t bytes)
 
 
 /*
- * Unmaps [addr, addr+bytes) and pools its frames. Stack addresses are never
+ * Unmaps [addr, addr+bytes) and pools its pages. Stack addresses are never
  * mapped again, so page tables left empty below commit_high are pooled too:
  * otherwise they would pile up, 4 KiB per 2 MiB of stack address space
  * ever used.
@@ -132,25 +132,25 @@ void plat_decommit(uintptr_t addr, size_t bytes)
 
 /*
  * Nonzero while kernel code that a task may call on its own stack changes
- * the frame allocator or the page tables: a move-stress tick then must not
+ * the physical page allocator or the page tables: a move-stress tick then must not
  * move the stack, since the move itself maps pages (plat_commit) and would
  * run into the half-done change. The runtime's own callers of the platform
  * run on the runtime stack, where no tick moves anything.
  */
-volatile int rtplat_stress_hold;
+volatile int kplat_stress_hold;
 
 static uintptr_t map_code_pair(const void *code_page);
 
 /*
  * A closure page pair at the next free place of CLOSURE_BASE: the kernel's
- * own stub page (its physical frame in the kernel image) mapped again
- * read-only and executable, then a fresh data frame, writable, no-execute.
+ * own stub page (its physical page in the kernel image) mapped again
+ * read-only and executable, then a fresh data page, writable, no-execute.
  */
 uintptr_t plat_map_code_pair(const void *code_page)
 {
-	rtplat_stress_hold++;
+	kplat_stress_hold++;
 	uintptr_t at = map_code_pair(code_page);
-	rtplat_stress_hold--;
+	kplat_stress_hold--;
 	return at;
 }
 
@@ -160,13 +160,13 @@ static uintptr_t map_code_pair(const void *code_page)
 	if (next + 2 * PAGE_SIZE > CLOSURE_BASE + CLOSURE_REGION)
 		return 0;
 	uint64_t code = boot_info.kernel_phys + ((uint64_t)code_page - KERNEL_BASE);
-	uint64_t data = frame_alloc(&frames);
+	uint64_t data = pmem_alloc(&phys_pages);
 	if (!data)
 		return 0;
 	memset(phys_to_virt(data), 0, PAGE_SIZE);
 	if (pt_map(&kernel_pt_env, vm_root(), next, code, PAGE_SIZE, 0, 0) ||
 	    pt_map(&kernel_pt_env, vm_root(), next + PAGE_SIZE, data, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
-		frame_free(&frames, data);
+		pmem_free(&phys_pages, data);
 		return 0;
 	}
 	uintptr_t at = next;
@@ -176,7 +176,7 @@ static uintptr_t map_code_pair(const void *code_page)
 
 void *plat_heap_pages(size_t pages)
 {
-	uint64_t f = frame_alloc_run(&frames, pages);
+	uint64_t f = pmem_alloc_run(&phys_pages, pages);
 	if (!f)
 		return NULL;
 	memset(phys_to_virt(f), 0, pages * PAGE_SIZE);
@@ -186,7 +186,7 @@ void *plat_heap_pages(size_t pages)
 void plat_heap_free_pages(void *p, size_t pages)
 {
 	for (size_t i = 0; i < pages; i++)
-		frame_free(&frames, virt_to_phys_direct(p) + i * PAGE_SIZE);
+		pmem_free(&phys_pages, virt_to_phys_direct(p) + i * PAGE_SIZE);
 }
 
 /* Nanoseconds from the TSC: ticks times a 32.32 fixed-point ns-per-tick (no 128-bit divide). */
@@ -219,7 +219,7 @@ _Noreturn void rt_fatal(const char *msg)
 /* The interrupted context of tf as the runtime sees it: the fault hook's
  * and the move-stress tick's. No vector lanes: the kernel and its tasks
  * use general registers only (-mgeneral-regs-only). [fault-safe] */
-void rtplat_regs_from_frame(const struct trapframe *tf, struct rt_regs *r)
+void kplat_regs_from_trap(const struct trapframe *tf, struct rt_regs *r)
 {
 	r->nlanes = 0;
 #define LOAD(f) r->f = tf->f;
@@ -228,7 +228,7 @@ void rtplat_regs_from_frame(const struct trapframe *tf, struct rt_regs *r)
 }
 
 /* Writes r (as the runtime left it) back into tf, for iretq. [fault-safe] */
-void rtplat_regs_to_frame(const struct rt_regs *r, struct trapframe *tf)
+void kplat_regs_to_trap(const struct rt_regs *r, struct trapframe *tf)
 {
 #define STORE(f) tf->f = r->f;
 	REGS(STORE)
@@ -239,7 +239,7 @@ void rtplat_regs_to_frame(const struct rt_regs *r, struct trapframe *tf)
 static bool task_fault(struct trapframe *tf)
 {
 	struct rt_regs r;
-	rtplat_regs_from_frame(tf, &r);
+	kplat_regs_from_trap(tf, &r);
 	bool page = tf->vector == T_PAGE_FAULT;
 	char what[64];
 	ksnprintf(what, sizeof what, "%s", exception_names[tf->vector]);
@@ -248,12 +248,12 @@ static bool task_fault(struct trapframe *tf)
 	enum rt_fault_action a = rt_fault(&r, page ? read_cr2() : 0, kind, what);
 	if (a == RT_FAULT_NOT_OURS)
 		return false;
-	rtplat_regs_to_frame(&r, tf);
+	kplat_regs_to_trap(&r, tf);
 	return true;
 }
 
 /* Starts the runtime on this machine. Only used when booting. */
-void rtplat_init(void)
+void kplat_init(void)
 {
 	ns_per_tick_32 = (1000000000UL << 32) / (boot_info.tsc_hz ? boot_info.tsc_hz : 1000000000UL);
 	rt_init();

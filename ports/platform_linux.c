@@ -1,5 +1,5 @@
 /*
- * plat_linux.c: the runtime's platform on Linux, in user space.
+ * platform_linux.c: the runtime's platform on Linux, in user space.
  *
  * Stacks live in one PROT_NONE reservation at a high address (no plausible
  * integer looks like it). Committing maps fresh anonymous memory over part
@@ -31,7 +31,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "platform_linux.h"
 #include "platform.h"
 #include "internal.h"
 #include "rt.h"

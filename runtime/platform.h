@@ -3,8 +3,8 @@
  *
  * The runtime (tasks, growable stacks, heap, channels) is plain C. Two
  * platforms implement this interface:
- *   - kernel/rtplat.c: page tables and the #PF handler on its IST stack;
- *   - host/plat_linux.c: mmap/mprotect reservations, SIGSEGV on an
+ *   - ports/platform_kernel.c: page tables and the #PF handler on its IST stack;
+ *   - ports/platform_linux.c: mmap/mprotect reservations, SIGSEGV on an
  *     alternate signal stack.
  * Functions marked [fault-safe] may be called from the fault path: they
  * never fault, never take a lock a task may hold, and never touch the

@@ -3,13 +3,13 @@
  * by bench/qemu_bench.py under QEMU's -icount shift=0.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
-#include "../runtime/chan.h"
-#include "../runtime/heap.h"
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
+#include "chan.h"
+#include "heap.h"
+#include "platform.h"
+#include "rt.h"
 
 /*
  * Under QEMU's -icount shift=0, one guest nanosecond is one instruction:
@@ -151,7 +151,7 @@ static void bench_short_lived(void)
 		bench_emit("short_lived", plat_now_ns() - t0, n, "task");
 }
 
-/* Memory per parked task: every frame taken, from the allocator or the
+/* Memory per parked task: every physical page taken, from the allocator or the
  * pool (stack pages, page tables, the heap's pages holding task
  * records), over 100,000 parked tasks; and the task records alone. */
 static void bench_parked(void)
@@ -169,14 +169,14 @@ static void bench_parked(void)
 	}
 	struct heap_stats h0, h1;
 	heap_get_stats(&h0);
-	uint64_t free0 = frames.free + rtplat_pool_frames();
+	uint64_t free0 = phys_pages.free + kplat_pool_pages();
 	uint64_t made = 0;
 	for (; made < parked; made++)
 		if (!(tasks[made] = rt_spawn(bench_park, made, "parked")))
 			break;
 	rt_run();
 	heap_get_stats(&h1);
-	uint64_t frames_used = free0 - (frames.free + rtplat_pool_frames());
+	uint64_t pages_used = free0 - (phys_pages.free + kplat_pool_pages());
 	rt_chan_close(bench_never);
 	rt_run();
 	uint64_t died = 0;
@@ -191,7 +191,7 @@ static void bench_parked(void)
 			made, parked);
 	else if (!died) {
 		kprintf("BENCH parked_mem morestack-qemu %lu bytes/task\n",
-			frames_used * PAGE_SIZE / parked);
+			pages_used * PAGE_SIZE / parked);
 		kprintf("BENCH parked_mem morestack-qemu-runtime %lu bytes/task\n",
 			(h1.bytes_used - h0.bytes_used) / parked);
 	}

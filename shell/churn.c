@@ -1,19 +1,20 @@
 /*
  * churn.c: the `churn N [SEED]` command: N tasks grow and shrink to seeded
  * random depths, interleaved with yields and channel operations; checks
- * every result and that no stack memory, heap object or frame is left.
+ * every result and that no stack memory, heap object or physical page is left.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
-#include "../runtime/chan.h"
-#include "../runtime/heap.h"
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
+#include "chan.h"
+#include "heap.h"
+#include "platform.h"
+#include "rt.h"
+#include "twins.h"
 
 struct churn_job {
-	struct grow_job grow;
+	struct chain_job grow;
 	uint64_t seed, acc;
 };
 
@@ -29,10 +30,10 @@ static uint64_t churn_task(uint64_t arg)
 	struct churn_job *job = (struct churn_job *)arg;
 	uint64_t x = job->seed;
 	for (int round = 0; round < 6; round++) {
-		x = mix(x + (uint64_t)round);
-		job->grow.depth = 1 + x % 3000;
-		job->grow.grows_seen = rt_current()->stats.grows;
-		job->acc ^= recurse(&job->grow, NULL, 0);
+		x = chain_mix(x + (uint64_t)round);
+		job->grow.frames = 1 + x % 3000;
+		job->grow.check_moves = true;
+		job->acc ^= chain_descend(&job->grow);
 		rt_yield();
 		uint64_t token = x, got = 0;
 		rt_chan_send(churn_chan, &token);
@@ -47,8 +48,8 @@ static uint64_t churn_expect(uint64_t seed)
 {
 	uint64_t x = seed, acc = 0;
 	for (int round = 0; round < 6; round++) {
-		x = mix(x + (uint64_t)round);
-		acc ^= expected_checksum(1 + x % 3000);
+		x = chain_mix(x + (uint64_t)round);
+		acc ^= chain_expected(1 + x % 3000);
 	}
 	return acc;
 }
@@ -65,7 +66,7 @@ void cmd_churn(int argc, char **argv)
 	struct heap_stats hb, ha;
 	rt_get_stats(&before);
 	heap_get_stats(&hb);
-	uint64_t frames_before = frames.free + rtplat_pool_frames();
+	uint64_t pages_before = phys_pages.free + kplat_pool_pages();
 	struct rt_task **tasks = rt_alloc(n * sizeof *tasks);
 	churn_chan = rt_chan_make(sizeof(uint64_t), 16);
 	if (!tasks || !churn_chan) {
@@ -125,8 +126,8 @@ void cmd_churn(int argc, char **argv)
 		hb.objects_live, ha.objects_live);
 	/* What may stay: the page tables around the next stack addresses (a PT,
 	 * a PD, a PDPT) and heap spans kept for reuse. */
-	uint64_t kept = frames_before - (frames.free + rtplat_pool_frames());
-	kprintf("churn: %lu frames still taken afterwards (page tables at the stack frontier, "
+	uint64_t kept = pages_before - (phys_pages.free + kplat_pool_pages());
+	kprintf("churn: %lu pages still taken afterwards (page tables at the stack frontier, "
 		"cached heap spans)\n", kept);
 	if (made < n || killed) {
 		kprintf("churn: %lu of %lu tasks %s: no verdict\n", n - made + killed, n,

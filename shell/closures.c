@@ -6,11 +6,11 @@
  * frees everything and checks the pool is reused.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/closure.h"
-#include "../runtime/heap.h"
-#include "../twins/twins.h"
+#include "closure.h"
+#include "heap.h"
+#include "twins.h"
 
 #define POOL_SLOTS 262144 /* the trampoline pool's size (runtime/closure.c) */
 

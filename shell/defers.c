@@ -1,17 +1,17 @@
 /*
  * defers.c: the `defer` command: Go's defer programs (docs/go-semantics.md
- * section 2, their C twins in twins/defer.c) run in a task, each printed
+ * section 2, their C twins in twins/twin_defer.c) run in a task, each printed
  * beside what Go 1.19 prints for it; and the `panic` command: panic and
  * recover through 100 frames, a recovered nil dereference, and a chained
  * panic that kills only its task.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/defer.h"
-#include "../runtime/panic.h"
-#include "../runtime/rt.h"
-#include "../twins/twins.h"
+#include "defer.h"
+#include "panic.h"
+#include "rt.h"
+#include "twins.h"
 
 /* What each program printed; compared with Go only once the task has returned. */
 static const char *const programs[5][2] = {
@@ -52,7 +52,7 @@ void cmd_defer(int argc, char **argv)
 		matched == 5 && pending == 0 ? "ok" : "FAILED");
 }
 
-/* ---- panic: Go's panic and recover on bare metal (twins/panic.c) ---- */
+/* ---- panic: Go's panic and recover on bare metal (twins/twin_panic.c) ---- */
 
 #define OOM_RECOVERED 2 /* a program recovered the runtime's out-of-memory panic, not its own */
 

@@ -11,10 +11,10 @@
  * structured class.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 
-#include "../runtime/rt.h"
-#include "../tests/fuzz/wordclasses.h"
+#include "rt.h"
+#include "wordclasses.h"
 
 /* Worst cases built from the live stacks; returns how many were accepted, *tried how many tried. */
 static uint64_t worst_cases(uint64_t *tried)

@@ -8,11 +8,12 @@
  * stress on, the moves fall elsewhere: the tick is not seeded).
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
-#include "../runtime/rt.h"
-#include "../tests/fuzz/stackfuzz.h"
+#include "rt.h"
+#include "twins.h"
+#include "stackfuzz.h"
 
 #define FUZZ_MAX 100000
 
@@ -30,7 +31,7 @@ void cmd_fuzz(int argc, char **argv)
 		return;
 	}
 	if (argc == 2) {
-		seed = mix(rdtsc()) % 1000000000000UL; /* twelve digits: easy to retype */
+		seed = chain_mix(rdtsc()) % 1000000000000UL; /* twelve digits: easy to retype */
 		kprintf("fuzz: seed %lu (from the TSC)\n", seed);
 	}
 	struct stackfuzz_totals tot = { 0 };

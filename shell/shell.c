@@ -4,8 +4,10 @@
  * each prints its own errors and returns.
  */
 #include "kernel.h"
+#include "demo.h"
 #include "lineedit.h"
 #include "serial.h"
+#include "shell.h"
 #include "x86.h"
 
 #define PROMPT "morestack> "
@@ -211,7 +213,7 @@ static void cmd_crash(int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "help", "", "this list", cmd_help },
-	{ "mem", "[-v]", "memory map summary and free frames (-v: every range)", cmd_mem },
+	{ "mem", "[-v]", "memory map summary and free physical pages (-v: every range)", cmd_mem },
 	{ "pt", "ADDR", "walk the page tables for a virtual address", cmd_pt },
 	{ "wx", "", "audit live page tables: no page writable and executable", cmd_wx },
 	{ "version", "", "build, firmware and machine facts", cmd_version },

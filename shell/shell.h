@@ -1,34 +1,17 @@
 /*
- * tasks.h: what the task commands share (kernel/tasks.c, taskfaults.c,
- * churn.c, bench.c): running the scheduler from the shell, and the
- * recursion whose frames point at their callers' frames.
+ * shell.h: what the shell's command files share (shell.c holds the
+ * command table): reading a number argument, running the scheduler from
+ * the shell, and running a command's task to its end (tasks.c).
  */
-#ifndef MORESTACK_TASKS_H
-#define MORESTACK_TASKS_H
+#ifndef MORESTACK_SHELL_H
+#define MORESTACK_SHELL_H
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../runtime/rt.h"
-
-struct link {
-	struct link *up;
-	uint64_t depth, check;
-};
-
-struct grow_job {
-	uint64_t depth;
-	uint64_t frame_bytes; /* extra bytes each frame takes (alloca), 0 for none */
-	bool park;            /* wait at the bottom until resumed */
-	uint64_t grows_seen;
-	uint64_t checks, broken;
-};
+#include "rt.h"
 
 void run_tasks(void);
 int parse_u64(const char *s, uint64_t *out);
-uint64_t mix(uint64_t x);
-uint64_t recurse(struct grow_job *job, struct link *up, uint64_t depth);
-uint64_t expected_checksum(uint64_t depth);
-uint64_t rtplat_pool_frames(void);
 
 /*
  * Running a command's task to its end, the same way everywhere (tasks.c).
@@ -49,4 +32,30 @@ bool task_end(const char *cmd, struct rt_task *t, uint64_t *value, const char *c
 bool task_run(const char *cmd, rt_func fn, uint64_t arg, const char *name, uint64_t *value,
 	      const char *consequence);
 void task_died(const char *cmd, struct rt_task *t, const char *consequence);
+
+/* shell.c: the prompt, the line editor's input, the command table */
+_Noreturn void shell_run(void);
+
+/* The commands, file by file (each file's comment says what they do). */
+void cmd_grow(int argc, char **argv);       /* tasks.c */
+void cmd_spawn(int argc, char **argv);
+void cmd_resume(int argc, char **argv);
+void cmd_tasks(int argc, char **argv);
+void cmd_stack(int argc, char **argv);
+void cmd_trace(int argc, char **argv);
+void cmd_stacklimit(int argc, char **argv);
+void cmd_stale(int argc, char **argv);      /* taskfaults.c */
+void cmd_taskfault(int argc, char **argv);
+void cmd_churn(int argc, char **argv);      /* churn.c */
+void cmd_fuzz(int argc, char **argv);       /* fuzz.c */
+void cmd_falsepos(int argc, char **argv);   /* falsepos.c */
+void cmd_closures(int argc, char **argv);   /* closures.c */
+void cmd_defer(int argc, char **argv);      /* defers.c */
+void cmd_panic(int argc, char **argv);
+void cmd_bench(int argc, char **argv);      /* bench.c */
+
+/* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
+void cmd_stress(int argc, char **argv);
+bool stress_begin(void); /* from run_tasks: true if it armed the timer and enabled interrupts */
+void stress_end(void);
 #endif

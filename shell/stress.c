@@ -14,7 +14,7 @@
  *     clear IF), and its IST stack (IST_PF, IST_FAULT) is not the one this
  *     handler runs on (IST_IRQ, kernel/idt.c);
  *   - kernel code a task runs on its own stack while it changes the frame
- *     allocator or the page tables (rtplat_stress_hold): a move maps pages.
+ *     allocator or the page tables (kplat_stress_hold): a move maps pages.
  *
  * The handler obeys the fault path's rules: it allocates nothing (the
  * context it hands over, struct rt_regs, is on its IST stack) and takes no
@@ -32,12 +32,12 @@
  * leave the task no time to run at all.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "trap.h"
 #include "x86.h"
 
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
+#include "platform.h"
+#include "rt.h"
 
 /*
  * The 8254 Programmable Interval Timer (Intel 8254 datasheet, order no.
@@ -86,14 +86,14 @@ static void stress_irq(int irq, struct trapframe *tf)
 		return; /* a tick that arrived after run_tasks: stay disarmed */
 	st.ticks++;
 	uint64_t took = 0;
-	if (rtplat_stress_hold) {
+	if (kplat_stress_hold) {
 		st.held++;
 	} else {
 		struct rt_regs r;
-		rtplat_regs_from_frame(tf, &r);
+		kplat_regs_from_trap(tf, &r);
 		uint64_t t0 = plat_now_ns();
 		if (rt_stress_tick(&r)) {
-			rtplat_regs_to_frame(&r, tf);
+			kplat_regs_to_trap(&r, tf);
 			took = plat_now_ns() - t0;
 			st.moved++;
 			st.last_move_ns = took;

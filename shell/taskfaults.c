@@ -5,13 +5,13 @@
  *   taskfault KIND   a task faults (null, div0, ud, gp)
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
-#include "../runtime/chan.h"
-#include "../runtime/heap.h"
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
+#include "chan.h"
+#include "heap.h"
+#include "platform.h"
+#include "rt.h"
 
 static uint64_t *volatile escaped;
 

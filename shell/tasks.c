@@ -19,14 +19,15 @@
  * page from its guard.
  */
 #include "kernel.h"
-#include "tasks.h"
+#include "shell.h"
 #include "x86.h"
 
-#include "../runtime/chan.h"
-#include "../runtime/defer.h"
-#include "../runtime/heap.h"
-#include "../runtime/platform.h"
-#include "../runtime/rt.h"
+#include "chan.h"
+#include "defer.h"
+#include "heap.h"
+#include "platform.h"
+#include "rt.h"
+#include "twins.h"
 
 /* Runs the scheduler until nothing is runnable, with interrupts off but
  * for the move-stress tick's, if it is on. */
@@ -102,79 +103,16 @@ int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* ---- the recursion: every frame points at its caller's frame ---- */
-
-uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/* Returns 0 if every link from l to the top is where and what it should be. */
-static int chain_ok(const struct link *l)
-{
-	uint64_t d = l->depth;
-	for (; l; l = l->up, d--)
-		if (l->depth != d || l->check != mix(d) || (l->up && (uintptr_t)l->up <= (uintptr_t)l))
-			return -1;
-	return d == (uint64_t)-1 ? 0 : -1;
-}
-
-__attribute__((noinline)) uint64_t recurse(struct grow_job *job, struct link *up, uint64_t depth)
-{
-	struct link me = { up, depth, mix(depth) };
-	if (job->frame_bytes) { /* a big frame: the probes touch each page on the way down */
-		volatile uint8_t *pad = __builtin_alloca(job->frame_bytes);
-		pad[0] = (uint8_t)depth;
-		pad[job->frame_bytes - 1] = (uint8_t)depth;
-	}
-	struct rt_task *t = rt_current();
-	if (t->stats.grows != job->grows_seen) {
-		job->grows_seen = t->stats.grows;
-		job->checks++;
-		job->broken += chain_ok(&me) != 0;
-	}
-	uint64_t below;
-	if (depth + 1 == job->depth) {
-		job->checks++;
-		job->broken += chain_ok(&me) != 0;
-		if (job->park)
-			rt_park();
-		below = 0;
-	} else {
-		below = recurse(job, &me, depth + 1);
-	}
-	if (me.up != up || me.depth != depth || me.check != mix(depth))
-		job->broken++;
-	return below ^ me.check;
-}
-
-static uint64_t grow_task(uint64_t arg)
-{
-	struct grow_job *job = (struct grow_job *)arg;
-	return recurse(job, NULL, 0);
-}
-
-uint64_t expected_checksum(uint64_t depth)
-{
-	uint64_t v = 0;
-	for (uint64_t d = 0; d < depth; d++)
-		v ^= mix(d);
-	return v;
-}
-
-static void print_result(struct rt_task *t, struct grow_job *job)
+static void print_result(struct rt_task *t, struct chain_job *job)
 {
 	uint64_t v;
 	enum rt_exit_kind k = rt_join(t, &v);
 	if (k == RT_EXIT_KILLED) {
 		kprintf("task %lu was killed (%s); the shell goes on\n", t->id, t->kill_reason);
 	} else {
-		bool sum_ok = v == expected_checksum(job->depth), ok = sum_ok && job->broken == 0;
+		bool sum_ok = v == chain_expected(job->frames), ok = sum_ok && job->broken == 0;
 		kprintf("task %lu: %lu frames deep and back: checksum %s, chain checked %lu times, %s\n",
-			t->id, job->depth, sum_ok ? "ok" : "WRONG", job->checks,
+			t->id, job->frames, sum_ok ? "ok" : "WRONG", job->checks,
 			job->broken ? "BROKEN LINKS FOUND" : "every link intact");
 		kprintf("  stack: %lu grows, %lu shrinks, high water %lu KiB, %lu bytes copied, "
 			"%lu pointers adjusted, %lu us moving\n", t->stats.grows, t->stats.shrinks,
@@ -186,7 +124,7 @@ static void print_result(struct rt_task *t, struct grow_job *job)
 	rt_reap(t);
 }
 
-static struct grow_job *new_job(const char *cmd, int argc, char **argv, bool park)
+static struct chain_job *new_job(const char *cmd, int argc, char **argv, bool park)
 {
 	uint64_t depth, frame = 0;
 	if (argc < 2 || argc > 3 || parse_u64(argv[1], &depth) != 0 || depth == 0 ||
@@ -195,14 +133,15 @@ static struct grow_job *new_job(const char *cmd, int argc, char **argv, bool par
 			"1048576 bytes bigger)\n", cmd, cmd);
 		return NULL;
 	}
-	struct grow_job *job = rt_alloc(sizeof *job);
+	struct chain_job *job = rt_alloc(sizeof *job);
 	if (!job) {
 		kprintf("%s: out of memory\n", cmd);
 		return NULL;
 	}
-	job->depth = depth;
+	job->frames = depth;
 	job->frame_bytes = frame;
 	job->park = park;
+	job->check_moves = true;
 	return job;
 }
 
@@ -212,10 +151,10 @@ static struct grow_job *new_job(const char *cmd, int argc, char **argv, bool par
  */
 static struct rt_task *start_recursion(const char *cmd, int argc, char **argv, bool park)
 {
-	struct grow_job *job = new_job(cmd, argc, argv, park);
+	struct chain_job *job = new_job(cmd, argc, argv, park);
 	if (!job)
 		return NULL;
-	struct rt_task *t = rt_spawn(grow_task, (uint64_t)job, park ? "parked" : "grow");
+	struct rt_task *t = rt_spawn(chain_task, (uint64_t)job, park ? "parked" : "grow");
 	if (!t) {
 		kprintf("%s: cannot create a task: out of memory\n", cmd);
 		rt_free(job);
@@ -229,7 +168,7 @@ void cmd_grow(int argc, char **argv)
 {
 	struct rt_task *t = start_recursion("grow", argc, argv, false);
 	if (t)
-		print_result(t, (struct grow_job *)t->arg);
+		print_result(t, (struct chain_job *)t->arg);
 }
 
 void cmd_spawn(int argc, char **argv)
@@ -237,13 +176,13 @@ void cmd_spawn(int argc, char **argv)
 	struct rt_task *t = start_recursion("spawn", argc, argv, true);
 	if (!t)
 		return;
-	struct grow_job *job = (struct grow_job *)t->arg;
+	struct chain_job *job = (struct chain_job *)t->arg;
 	if (t->state == RT_DONE) {
 		print_result(t, job);
 		return;
 	}
 	kprintf("task %lu parked %lu frames deep on a %lu KiB stack; 'resume %lu' lets it finish\n",
-		t->id, job->depth, (t->stack_hi - t->stack_lo) >> 10, t->id);
+		t->id, job->frames, (t->stack_hi - t->stack_lo) >> 10, t->id);
 }
 
 static struct rt_task *task_arg(const char *cmd, int argc, char **argv)
@@ -264,11 +203,11 @@ void cmd_resume(int argc, char **argv)
 	struct rt_task *t = task_arg("resume", argc, argv);
 	if (!t)
 		return;
-	if (t->state != RT_PARKED || t->fn != grow_task) {
+	if (t->state != RT_PARKED || t->fn != chain_task) {
 		kprintf("resume: task %lu is not parked by 'spawn'\n", t->id);
 		return;
 	}
-	struct grow_job *job = (struct grow_job *)t->arg;
+	struct chain_job *job = (struct chain_job *)t->arg;
 	rt_ready(t);
 	run_tasks();
 	print_result(t, job);
@@ -298,8 +237,8 @@ void cmd_tasks(int argc, char **argv)
 			t->stats.shrinks, t->stats.bytes_copied >> 10, t->stats.move_ns / 1000);
 	}
 	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu MiB of address space used "
-		"(never reused), %lu frames pooled\n", g.tasks_spawned, g.tasks_live,
-		g.stack_bytes_committed >> 10, g.stack_va_used >> 20, rtplat_pool_frames());
+		"(never reused), %lu physical pages pooled\n", g.tasks_spawned, g.tasks_live,
+		g.stack_bytes_committed >> 10, g.stack_va_used >> 20, kplat_pool_pages());
 	kprintf("heap: %lu objects, %lu bytes live, %lu pages held; of the objects, %lu are defer "
 		"records cached for reuse\n", h.objects_live, h.bytes_live, h.pages_held,
 		rt_defer_cached());

@@ -1,13 +1,13 @@
 /*
- * closure.c: the closures of docs/go-semantics.md section 4, in C on the
+ * twin_closure.c: the closures of docs/go-semantics.md section 4, in C on the
  * runtime's closures: Go's counter generator, whose captured x outlives
  * counter() and so lives in the heap ("moved to heap"), and two closures
  * sharing one variable.
  */
 #include "twins.h"
 
-#include "../runtime/closure.h"
-#include "../runtime/heap.h"
+#include "closure.h"
+#include "heap.h"
 
 struct counter_env {
 	uint64_t *x; /* the captured variable: it outlives its frame, so it is in the heap */

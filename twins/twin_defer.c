@@ -1,5 +1,5 @@
 /*
- * defer.c: the defer programs of docs/go-semantics.md section 2, in C on the
+ * twin_defer.c: the defer programs of docs/go-semantics.md section 2, in C on the
  * runtime's defer and closures. A Go closure is code plus the variables it
  * captures; here an RT_CLOSURE_CODE body plus an environment struct of
  * pointers to the captured variables, which live in the deferring frame
@@ -7,9 +7,9 @@
  */
 #include "twins.h"
 
-#include "../runtime/closure.h"
-#include "../runtime/defer.h"
-#include "../runtime/panic.h"
+#include "closure.h"
+#include "defer.h"
+#include "panic.h"
 
 void twin_must(int ok, const char *what)
 {

@@ -1,12 +1,12 @@
 /*
- * hotsplit.c: the hot-split loop of docs/go-semantics.md section 5, shared by
+ * twin_hotsplit.c: the hot-split loop of docs/go-semantics.md section 5, shared by
  * the kernel's hotsplit demo and `make bench`: recurse until the first
  * stack has almost no room left, then call a function whose frame does
  * not fit, again and again.
  */
 #include "twins.h"
 
-#include "../runtime/rt.h"
+#include "rt.h"
 
 /* A call whose 256-byte frame does not fit at the boundary. Returns x + 1. */
 __attribute__((noinline)) uint64_t twin_hot_leaf(uint64_t x)

@@ -1,12 +1,12 @@
 /*
- * panic.c: panic and recover programs, in C on the runtime's defer and
+ * twin_panic.c: panic and recover programs, in C on the runtime's defer and
  * panic (Go's rules: docs/go-semantics.md, and the Go spec's "Handling panics").
  * Each entry fills a struct twin_panic with what happened.
  */
 #include "twins.h"
 
-#include "../runtime/defer.h"
-#include "../runtime/panic.h"
+#include "defer.h"
+#include "panic.h"
 
 /* level() ends only by panicking, which GCC reports as infinite recursion. */
 #pragma GCC diagnostic ignored "-Winfinite-recursion"

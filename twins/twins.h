@@ -5,6 +5,7 @@
  */
 #ifndef MORESTACK_TWINS_H
 #define MORESTACK_TWINS_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,12 +48,38 @@ uint64_t twin_panic_nil(struct twin_panic *o, uint64_t nil_ptr); /* 5, "runtime 
 uint64_t twin_panic_repanic(struct twin_panic *o);              /* 11, "second" */
 uint64_t twin_panic_chained(uint64_t unused);                   /* a task: dies */
 
-/* Section 4: closures (closure.c). The code entries are RT_CLOSURE_CODE symbols. */
+/* Section 4: closures (twin_closure.c). The code entries are RT_CLOSURE_CODE symbols. */
 extern char counter_next[], shared_inc[], shared_get[];
 void *twin_counter_new(void);   /* counter(): 1 2 3 ..., each its own x */
 int twin_counter_free(void *f);
 
-/* Section 5: the hot split (hotsplit.c). */
+/*
+ * The linked-frame recursion (twin_chain.c): frames 0 .. frames-1, each
+ * holding a link to its caller's link. Run chain_task((uint64_t)&job) as
+ * a task (or chain_descend(&job) in one); it returns chain_expected(frames)
+ * when every frame came back intact, and job.broken counts the links found
+ * wrong by the whole-chain walks (one at the bottom, and with check_moves
+ * one after every growth the recursion sees) and by each frame on return.
+ */
+struct chain_link {
+	struct chain_link *up;  /* the caller's link: a pointer into the stack */
+	uint64_t depth, check;  /* check = chain_mix(depth) */
+};
+struct chain_job {
+	uint64_t frames;        /* how deep */
+	uint64_t frame_bytes;   /* extra bytes each frame takes (cleared alloca), 0 for none */
+	bool park;              /* the deepest frame parks until rt_ready */
+	bool check_moves;       /* walk the whole chain after every growth */
+	uint64_t grows_seen;    /* the task's growths when last looked */
+	uint64_t checks;        /* whole-chain walks made */
+	uint64_t broken;        /* walks and frames that found a link wrong */
+};
+uint64_t chain_mix(uint64_t x);  /* a 64-bit mixer (MurmurHash3's finaliser, half) */
+uint64_t chain_descend(struct chain_job *job);
+uint64_t chain_task(uint64_t job);
+uint64_t chain_expected(uint64_t frames);
+
+/* Section 5: the hot split (twin_hotsplit.c). */
 uint64_t twin_hot_leaf(uint64_t x);
 uint64_t twin_at_boundary(uint64_t iters);
 #endif

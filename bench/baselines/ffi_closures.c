@@ -1,4 +1,4 @@
-/* closures.c: closure-call baselines for `make bench`: a libffi closure
+/* ffi_closures.c: closure-call baselines for `make bench`: a libffi closure
  * and a GCC nested function, each counting in a captured variable, called
  * through an ordinary function pointer as morestack's closures are.
  *

@@ -237,11 +237,11 @@ def test_step_mode_waits_for_a_key_at_each_picture(m):
 
 
 def figures(m):
-    """(heap objects, heap bytes, frames free + pooled) as the shell reports them."""
+    """(heap objects, heap bytes, physical pages free + pooled) as the shell reports them."""
     tasks = m.cmd("tasks")
     objects, live = expect_re(r"heap: (\d+) objects, (\d+) bytes live", tasks).groups()
-    pooled = int(expect_re(r"(\d+) frames pooled", tasks).group(1))
-    free = int(expect_re(r"^frames: (\d+) free", m.cmd("mem"), ).group(1))
+    pooled = int(expect_re(r"(\d+) physical pages pooled", tasks).group(1))
+    free = int(expect_re(r"^physical pages: (\d+) free", m.cmd("mem"), ).group(1))
     return int(objects), int(live), free + pooled
 
 
@@ -260,4 +260,4 @@ def test_every_demo_fifty_times_leaks_nothing(m):
         # Only the page tables at the frontier of stack addresses (a PT, a PD,
         # a PDPT) may change hands; stacks and their frames all come back.
         expect(abs(frames2 - frames) <= 3,
-               "%s: %d frames free+pooled before, %d after 50 runs" % (demo, frames, frames2))
+               "%s: %d physical pages free+pooled before, %d after 50 runs" % (demo, frames, frames2))

@@ -18,8 +18,8 @@ def check_boot(m, low, high, above_4g):
     expect(low <= ram <= high, "RAM %d MiB, expected %d..%d" % (ram, low, high))
     if above_4g:
         expect(high_mib > 0, "no RAM above 4 GiB reported:\n" + out)
-    free = int(expect_re(r"^frames: (\d+) free", out).group(1))
-    expect(free * 4096 >= (low // 2) << 20, "only %d frames free" % free)
+    free = int(expect_re(r"^physical pages: (\d+) free", out).group(1))
+    expect(free * 4096 >= (low // 2) << 20, "only %d physical pages free" % free)
     expect_in("wx: ok", m.cmd("wx"))
     expect_in("=> not mapped", m.cmd("pt 0"))
     m.send("poweroff\r")

@@ -41,7 +41,7 @@ def test_fill_memory_with_parked_tasks(m):
         parked.append(got.group(1))
     expect(len(parked) >= 100, "only %d tasks fit in 128 MiB" % len(parked))
     expect_re(r"out of memory", out)
-    expect_re(r"^frames: 0 free", m.cmd("mem"))
+    expect_re(r"^physical pages: 0 free", m.cmd("mem"))
 
 
 def test_a_demo_killed_growing_says_why(m):

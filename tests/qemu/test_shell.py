@@ -47,9 +47,9 @@ def test_mem_summary(m):
     expect(n > 10, "only %d memory map entries" % n)
     ram = int(expect_re(r"^RAM: (\d+) MiB", out).group(1))
     expect(480 <= ram <= 512, "RAM %d MiB with -m 512M" % ram)
-    free, managed = map(int, expect_re(r"^frames: (\d+) free of (\d+) managed", out).groups())
-    expect(0 < free <= managed, "frames: %d free of %d" % (free, managed))
-    expect(free * 4096 > 400 << 20, "only %d frames free after boot" % free)
+    free, managed = map(int, expect_re(r"^physical pages: (\d+) free of (\d+) managed", out).groups())
+    expect(0 < free <= managed, "physical pages: %d free of %d" % (free, managed))
+    expect(free * 4096 > 400 << 20, "only %d physical pages free after boot" % free)
     expect_in("conventional", out)
 
 

@@ -68,8 +68,8 @@ def test_parked_task_listed_with_its_frames_then_resumed(m):
     expect_in("rt_park+0x", out)
     expect_re(r"moves: \d+ grows, 0 shrinks, \d+ bytes copied, \d+ pointers adjusted, \d+ us moving; "
               r"high water \d+ bytes", out)
-    folded = int(expect_re(r"\.\.\. (\d+) more frames of recurse\+0x", out).group(1))
-    expect(4990 <= folded <= 5000, "%d recurse frames folded" % folded)
+    folded = int(expect_re(r"\.\.\. (\d+) more frames of descend\+0x", out).group(1))
+    expect(4990 <= folded <= 5000, "%d descend frames folded" % folded)
     for frame in re.findall(r"\(frame at (0x[0-9a-f]+)\)", out):
         expect(lo <= int(frame, 16) < hi, "frame %s outside the stack [%#x, %#x)" % (frame, lo, hi))
     out = m.cmd("resume %s" % tid)
@@ -121,13 +121,13 @@ def test_thousand_tasks_churn_without_leaks(m):
     expect_re(r"churn: channel tokens: \d+ sent, \d+ received \(sums equal\)", out)
     expect_re(r"stack memory mapped (\d+) KiB before, \1 KiB after; heap objects (\d+) before, "
               r"\2 after", out)
-    kept = int(expect_re(r"churn: (\d+) frames still taken afterwards", out).group(1))
+    kept = int(expect_re(r"churn: (\d+) pages still taken afterwards", out).group(1))
     expect(kept <= 16, "churn left %d frames taken: stacks or page tables leak" % kept)
     expect_in("churn: ok", out)
     # A second churn starts where the first left off: only the page tables
     # at the frontier of stack addresses may change hands, nothing piles up.
     out = m.cmd("churn 1000 8", timeout=300)
-    kept = int(expect_re(r"churn: (\d+) frames still taken afterwards", out).group(1))
+    kept = int(expect_re(r"churn: (\d+) pages still taken afterwards", out).group(1))
     expect(kept <= 3, "a second churn left %d more frames taken: a leak" % kept)
     expect_in("churn: ok", out)
 

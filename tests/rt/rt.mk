@@ -13,18 +13,20 @@
 RT_HOST_CFLAGS := -std=gnu11 -g -O2 -fno-pie -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fstack-clash-protection \
 	-fcf-protection=none -ftrivial-auto-var-init=zero -fsanitize=undefined -fno-sanitize=object-size -fno-sanitize-recover=all \
-	-Wall -Wextra -Werror -Iruntime -Ikernel -Ihost -Itests/unit -Itests/rt -Itests/fuzz
+	-Wall -Wextra -Werror
+RT_HOST_INC := $(RUNTIME_INC) -Iports -Itwins -Itests/unit -Itests/rt -Itests/fuzz
 RT_HOST_LDFLAGS := -no-pie
-$(eval $(call runtime_object,$(B)/rt,$(RT_HOST_CFLAGS),tests/rt/rt.mk))
-RT_SOURCES := $(B)/rt/runtime.o host/plat_linux.c kernel/format.c kernel/symbols.c tests/rt/rt_test.c tests/fuzz/stackfuzz.c tests/fuzz/wordclasses.c twins/defer.c twins/panic.c twins/closure.c
+$(eval $(call runtime_object,$(B)/rt,$(RT_HOST_CFLAGS) $(RUNTIME_INC),tests/rt/rt.mk))
+RT_SOURCES := $(B)/rt/runtime.o $(LINUX_PORT_SRC) tests/rt/rt_test.c tests/fuzz/stackfuzz.c \
+	tests/fuzz/wordclasses.c twins/twin_defer.c twins/twin_panic.c twins/twin_closure.c twins/twin_chain.c
 RT_TESTS := stack moves chan closure defer panic fuzz falsepos
 RT_BINS := $(RT_TESTS:%=$(B)/rt/test_%)
-RT_HEADERS := $(wildcard runtime/*.h host/*.h kernel/*.h tests/unit/*.h tests/rt/*.h twins/*.h)
+RT_HEADERS := $(wildcard runtime/*.h ports/*.h lib/*.h tests/unit/*.h tests/rt/*.h tests/fuzz/*.h twins/*.h)
 
 $(B)/rt/test_%: tests/rt/test_%.c $(RT_SOURCES) $(RT_HEADERS) tests/rt/rt.mk
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	@echo "  CC      $@"; $(CC) $(RT_HOST_CFLAGS) $(filter %.c %.S %.o,$^) -o $@ \
+	@echo "  CC      $@"; $(CC) $(RT_HOST_CFLAGS) $(RT_HOST_INC) $(filter %.c %.S %.o,$^) -o $@ \
 		$(RT_HOST_LDFLAGS) -lcmocka
 
 rt-test:

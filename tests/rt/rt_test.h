@@ -8,7 +8,7 @@
 #include "unit.h"
 
 #include "heap.h"
-#include "host.h"
+#include "platform_linux.h"
 #include "rt.h"
 
 extern char console_buf[1 << 16];

@@ -13,9 +13,9 @@
 
 #include "closure.h"
 
-#include "../../twins/twins.h"
+#include "twins.h"
 
-/* Go's counter generator and the shared closures: twins/closure.c. */
+/* Go's counter generator and the shared closures: twins/twin_closure.c. */
 static uint64_t (*counter(void))(void)
 {
 	return (uint64_t (*)(void))twin_counter_new();

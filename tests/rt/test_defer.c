@@ -1,6 +1,6 @@
 /*
  * test_defer.c: defer on the Linux host port: Go's programs of
- * docs/go-semantics.md section 2 (their C twins in twins/defer.c) checked
+ * docs/go-semantics.md section 2 (their C twins in twins/twin_defer.c) checked
  * against what Go 1.19 prints, then what defer must survive.
  */
 #include "rt_test.h"
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../twins/twins.h"
+#include "twins.h"
 
 #include "closure.h"
 #include "defer.h"

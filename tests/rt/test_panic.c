@@ -13,7 +13,7 @@
 #include "defer.h"
 #include "panic.h"
 
-#include "../../twins/twins.h"
+#include "twins.h"
 
 /* level() and deep_panic() end only by panicking (rt_panic never returns),
  * which GCC reports as infinite recursion. */

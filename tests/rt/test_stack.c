@@ -6,62 +6,21 @@
 #include "rt_test.h"
 
 #include "chan.h"
+#include "twins.h"
 
 /* ---- 1,000,000 frames, each pointing at its caller's locals ---- */
 
-struct link {
-	struct link *up;  /* the caller's link: a pointer into the stack */
-	uint64_t depth;
-	uint64_t check;
-};
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t grows_seen, chain_checks;
-
-/* Walks the whole chain from here to the top: every link where it should be. */
-static void verify_chain(const struct link *l)
-{
-	uint64_t d = l->depth;
-	for (; l; l = l->up, d--) {
-		if (l->depth != d || l->check != mix(d))
-			fail_msg("chain broken at depth %lu (found depth %lu)", d, l->depth);
-		if (l->up && (uintptr_t)l->up <= (uintptr_t)l)
-			fail_msg("link at depth %lu points down the stack", d);
-	}
-	if (d != (uint64_t)-1)
-		fail_msg("chain ended early at depth %lu", d + 1);
-	chain_checks++;
-}
-
-__attribute__((noinline)) static uint64_t recurse(struct link *up, uint64_t depth, uint64_t max)
-{
-	struct link me = { up, depth, mix(depth) };
-	struct rt_task *t = rt_current();
-	if (t->stats.grows != grows_seen) { /* the stack just moved under us */
-		grows_seen = t->stats.grows;
-		verify_chain(&me);
-	}
-	if (depth == max) {
-		verify_chain(&me);
-		return me.check;
-	}
-	uint64_t below = recurse(&me, depth + 1, max);
-	if (me.up != up || me.depth != depth || me.check != mix(depth))
-		fail_msg("frame at depth %lu changed while below it ran", depth);
-	return below ^ me.check;
-}
+/* The linked-frame recursion of twins/twin_chain.c, checking the whole
+ * chain after every growth it sees. */
+static struct chain_job deep_job;
 
 static uint64_t deep_task(uint64_t frames)
 {
-	grows_seen = 0;
-	return recurse(NULL, 0, frames - 1);
+	deep_job = (struct chain_job){ .frames = frames, .check_moves = true };
+	uint64_t v = chain_descend(&deep_job);
+	if (deep_job.broken)
+		fail_msg("%lu broken links found in a %lu-frame chain", deep_job.broken, frames);
+	return v;
 }
 
 static void test_million_frames(void **state)
@@ -70,9 +29,7 @@ static void test_million_frames(void **state)
 	rt_test_setup();
 	const uint64_t n = 1000000;
 	uint64_t expect = 0, value = 0;
-	for (uint64_t d = 0; d < n; d++)
-		expect ^= mix(d);
-	chain_checks = 0;
+	expect = chain_expected(n);
 	struct rt_task *t = rt_spawn(deep_task, n, "deep");
 	assert_non_null(t);
 	assert_int_equal(rt_join(t, &value), RT_EXIT_RETURNED);
@@ -81,7 +38,7 @@ static void test_million_frames(void **state)
 	assert_true(t->stats.grows >= 14);
 	/* A check after each growth the recursion saw (the move-stress switch
 	 * may move it twice between two calls: one check for both). */
-	assert_true(chain_checks >= 15 && chain_checks <= t->stats.grows + 1);
+	assert_true(deep_job.checks >= 15 && deep_job.checks <= t->stats.grows + 1);
 	assert_true(t->stats.high_water >= n * 48);
 	assert_true(t->stats.pointers_adjusted >= n);
 	rt_reap(t);
@@ -335,7 +292,7 @@ static uint64_t churn_task(uint64_t seed)
 {
 	uint64_t x = seed, acc = 0;
 	for (int round = 0; round < 6; round++) {
-		x = mix(x + round);
+		x = chain_mix(x + round);
 		uint64_t depth = 1 + x % 3000, token = x, got;
 		acc ^= deep_task(depth);
 		rt_yield();
@@ -351,11 +308,8 @@ static uint64_t churn_expect(uint64_t seed)
 {
 	uint64_t x = seed, acc = 0;
 	for (int round = 0; round < 6; round++) {
-		x = mix(x + round);
-		uint64_t depth = 1 + x % 3000, v = 0;
-		for (uint64_t d = 0; d < depth; d++)
-			v ^= mix(d);
-		acc ^= v;
+		x = chain_mix(x + round);
+		acc ^= chain_expected(1 + x % 3000);
 	}
 	return acc;
 }

@@ -1,5 +1,5 @@
 /*
- * test_format.c: ksnprintf (kernel/format.c), the kernel's only printf.
+ * test_format.c: ksnprintf (lib/format.c), the kernel's only printf.
  *
  * Its documented differences from C's printf are tested as they are:
  * '#' prints 0x even for 0 and the width counts it, %p always prints 0x.

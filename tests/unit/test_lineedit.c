@@ -1,5 +1,5 @@
 /*
- * test_lineedit.c: the shell's line editor (kernel/lineedit.c).
+ * test_lineedit.c: the shell's line editor (shell/lineedit.c).
  *
  * A test types a byte string, as a terminal would send it, and checks the
  * events it produced, the lines it completed and every byte echoed back

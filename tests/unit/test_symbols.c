@@ -1,5 +1,5 @@
 /*
- * test_symbols.c: the ELF symbolizer (kernel/symbols.c).
+ * test_symbols.c: the ELF symbolizer (lib/symbols.c).
  *
  * It reads three kinds of ELF file: this test binary itself (linked
  * -no-pie, so &function is the symbol's value in the file), the real

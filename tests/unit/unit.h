@@ -1,7 +1,7 @@
 /*
  * unit.h: what every host unit test includes. cmocka needs stdarg, stddef,
  * stdint and setjmp before its own header. The tests link the kernel's pure
- * modules unchanged; libc stands in for kernel/string.c.
+ * modules unchanged; libc stands in for lib/string.c.
  */
 #ifndef MORESTACK_UNIT_H
 #define MORESTACK_UNIT_H

@@ -3,39 +3,36 @@
 # is linked with the kernel and runtime modules it tests, unchanged, and
 # provides whatever of runtime/platform.h they call, into $(B)/unit/test_M: native gcc,
 # cmocka, AddressSanitizer and UndefinedBehaviorSanitizer. libc provides
-# memcpy and friends, so kernel/string.c is never linked here.
+# memcpy and friends, so lib/string.c is never linked here.
 #
 #   make unit-test   build and run them all; writes $(RESULTS)/unit.counts
 #                    ("PASSED FAILED", counted in cmocka test cases)
 
 UNIT_CFLAGS := -std=gnu11 -g -O1 -fno-pie -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror \
-	-Ikernel -Iruntime -Iboot -DKERNEL_SYM_ELF='"$(abspath $(B)/kernel.sym.elf)"'
+	-Ikernel -Ilib -Ishell -Iruntime -Iboot -DKERNEL_SYM_ELF='"$(abspath $(B)/kernel.sym.elf)"'
 # -no-pie: function addresses at run time equal the symbol values in the
 # file, so test_symbols can look itself up in /proc/self/exe.
 UNIT_LDFLAGS := -no-pie -fsanitize=address,undefined
 UNIT_LIBS := -lcmocka
 
-# Each test, and the kernel (UNIT_MODULES_) and runtime (UNIT_RUNTIME_)
-# modules it links.
-UNIT_TESTS := format frame pagetable lineedit symbols heap
-UNIT_MODULES_format := format
-UNIT_MODULES_frame := frame
-UNIT_MODULES_pagetable := pagetable format
-UNIT_MODULES_lineedit := lineedit
-UNIT_MODULES_symbols := symbols
-UNIT_MODULES_heap := format
-UNIT_RUNTIME_heap := heap
+# Each test, and the modules it links (kernel/, lib/, shell/, runtime/).
+UNIT_TESTS := format pmem pagetable lineedit symbols heap
+UNIT_MODULES_format := lib/format
+UNIT_MODULES_pmem := kernel/pmem
+UNIT_MODULES_pagetable := kernel/pagetable lib/format
+UNIT_MODULES_lineedit := shell/lineedit
+UNIT_MODULES_symbols := lib/symbols
+UNIT_MODULES_heap := lib/format runtime/heap
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/unit/test_%)
-UNIT_HEADERS := $(wildcard kernel/*.h runtime/*.h boot/*.h tests/unit/*.h)
+UNIT_HEADERS := $(wildcard kernel/*.h lib/*.h shell/*.h runtime/*.h boot/*.h tests/unit/*.h)
 
 # One compile-and-link per binary. The old binary goes first, so a test that
 # no longer builds cannot pass by running a stale copy: run.sh finds it
 # missing and counts a failure.
 define UNIT_RULE
-$(B)/unit/test_$(1): tests/unit/test_$(1).c $(UNIT_MODULES_$(1):%=kernel/%.c) \
-		$(UNIT_RUNTIME_$(1):%=runtime/%.c) $(UNIT_HEADERS)
+$(B)/unit/test_$(1): tests/unit/test_$(1).c $(UNIT_MODULES_$(1):%=%.c) $(UNIT_HEADERS)
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
 	@echo "  CC      $$@"; $(CC) $(UNIT_CFLAGS) $$(filter %.c,$$^) -o $$@ \
