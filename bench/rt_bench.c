@@ -331,9 +331,9 @@ static void bench_parked(void)
 		return;
 	}
 	never = rt_chan_make(8, 0);
-	struct heap_stats h0, h1;
+	struct rt_heap_stats h0, h1;
 	struct rt_global_stats g0, g1;
-	heap_get_stats(&h0);
+	rt_heap_get_stats(&h0);
 	rt_get_stats(&g0);
 	long rss0 = rss_kib();
 	static struct rt_task *t[100000];
@@ -341,7 +341,7 @@ static void bench_parked(void)
 		t[i] = rt_spawn(park_forever, i, "parked");
 	rt_run(); /* every task runs and parks on the channel */
 	long rss1 = rss_kib();
-	heap_get_stats(&h1);
+	rt_heap_get_stats(&h1);
 	rt_get_stats(&g1);
 	emit("parked_mem", "morestack", (double)(rss1 - rss0) * 1024.0 / n, "bytes/task");
 	emit("parked_mem", "morestack-stack",

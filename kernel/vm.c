@@ -12,6 +12,7 @@
 #include "kernel.h"
 #include "x86.h"
 
+#include "platform.h"
 #include "rt.h"
 
 #define KSTACK_PAGES 16 /* 64 KiB mapped at the top of each 1 MiB slot */

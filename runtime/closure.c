@@ -14,7 +14,7 @@
  * heap: that is Go's "moved to heap".
  *
  * Invariant: every live closure whose environment is not the start of a
- * heap object (heap_owns, when it is made) is in the index, a treap
+ * heap object (rt_heap_owns, when it is made) is in the index, a treap
  * ordered by (env, slot address) and linked through the slots; the
  * others, the common case, are in no structure at all. A heap object is
  * never in a stack (heap pages and stack pages are distinct mappings) and
@@ -191,7 +191,7 @@ static uint64_t closure_new_sys(void *arg)
 	s->env = env;
 	s->code = code;
 	s->in_use = 1;
-	s->indexed = !heap_owns(env);
+	s->indexed = !rt_heap_owns(env);
 	if (s->indexed) {
 		index_insert(s);
 		stats.indexed++;

@@ -44,8 +44,6 @@ void *rt_closure_new(const void *code, void *env);
 void rt_closure_free(void *fn);
 void *rt_closure_env(const void *fn);
 void *rt_closure_code(const void *fn);
-int rt_closure_is(const void *fn);
 int rt_closure_free_checked(void *fn);
 void rt_closure_get_stats(struct rt_closure_stats *s);
-uint64_t rt_closures_adjust(uintptr_t lo, uintptr_t hi, intptr_t delta);
 #endif

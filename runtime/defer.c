@@ -77,7 +77,8 @@ _Noreturn void rt_kill_self(const char *reason);
 int rt_context_save(struct rt_recovery *ctx) __attribute__((returns_twice));
 
 /* defer_tramp.S reads and writes frame records by these offsets. */
-_Static_assert(offsetof(struct rt_defer_frame, run_sp) == RT_DF_RUN_SP, "RT_DF_RUN_SP");
+_Static_assert(offsetof(struct rt_defer_frame, top) == 0, "RT_RETURN reads the record as a struct rt_defer_top");
+_Static_assert(offsetof(struct rt_defer_frame, top.run_sp) == RT_DF_RUN_SP, "RT_DF_RUN_SP");
 _Static_assert(offsetof(struct rt_defer_frame, ret) == RT_DF_RET, "RT_DF_RET");
 _Static_assert(offsetof(struct rt_defer_frame, res) == RT_DF_RES, "RT_DF_RES");
 _Static_assert(offsetof(struct rt_defer_results, rax) == RT_DR_RAX, "RT_DR_RAX");
@@ -124,7 +125,7 @@ static struct rt_defer_frame *frame_new(void)
 	f->defers = NULL;
 	f->count = 0;
 	f->has_recovery = 0;
-	f->returning = 0;
+	f->top.returning = 0;
 	f->res.rax = f->res.rdx = 0;
 	return f;
 }
@@ -170,21 +171,21 @@ static struct rt_defer_frame *frame_for(uintptr_t f_rbp, uintptr_t f_rsp)
 {
 	struct rt_defer_frame *f = rt_defer_frames;
 	uintptr_t run_sp = (f_rsp - 128) & ~15UL; /* below F's frame and its red zone */
-	if (f && f->rbp == f_rbp) {
-		if (run_sp < f->run_sp)
-			f->run_sp = run_sp;
+	if (f && f->top.rbp == f_rbp) {
+		if (run_sp < f->top.run_sp)
+			f->top.run_sp = run_sp;
 		return f;
 	}
 	/* F's frame must be above our caller's stack pointer, and word aligned. */
-	if (f_rbp < f_rsp || (f_rbp & 7) || (f && f_rbp > f->rbp)) {
+	if (f_rbp < f_rsp || (f_rbp & 7) || (f && f_rbp > f->top.rbp)) {
 		rt_print("runtime: defer: the caller's frame pointer %#lx is not a frame (missing RT_DEFERS?)\n",
 			 f_rbp);
 		return NULL;
 	}
 	f = frame_new();
 	uintptr_t *ret_slot = (uintptr_t *)f_rbp + 1;
-	f->rbp = f_rbp;
-	f->run_sp = run_sp;
+	f->top.rbp = f_rbp;
+	f->top.run_sp = run_sp;
 	f->ret = *ret_slot;
 	f->next = rt_defer_frames;
 	rt_defer_frames = f;
@@ -284,7 +285,7 @@ typedef void (*call6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t
 struct rt_defer_frame *rt_defer_run(struct rt_defer_frame *f)
 {
 	rt_headroom();
-	if (!f->returning) {
+	if (!f->top.returning) {
 		char caller[96];
 		if (!plat_symbolize(f->ret - 1, caller, sizeof caller))
 			ksnprintf(caller, sizeof caller, "%#lx", f->ret);
@@ -382,8 +383,8 @@ uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t
 {
 	uint64_t n = 0;
 	for (struct rt_defer_frame *f = frames; f; f = f->next) {
-		n += adjust((uint64_t *)&f->rbp, lo, hi, delta);
-		n += adjust((uint64_t *)&f->run_sp, lo, hi, delta);
+		n += adjust((uint64_t *)&f->top.rbp, lo, hi, delta);
+		n += adjust((uint64_t *)&f->top.run_sp, lo, hi, delta);
 		n += adjust(&f->res.rax, lo, hi, delta);
 		n += adjust(&f->res.rdx, lo, hi, delta);
 		if (f->result)

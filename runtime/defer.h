@@ -25,19 +25,6 @@
 #ifndef MORESTACK_DEFER_H
 #define MORESTACK_DEFER_H
 
-/* Offsets into struct rt_defer_frame for defer_tramp.S (checked in defer.c). */
-#define RT_DF_RUN_SP 16
-#define RT_DF_RET 24
-#define RT_DF_RES 128          /* struct rt_defer_results */
-#define RT_DR_RAX 0
-#define RT_DR_RDX 8
-#define RT_DR_XMM0 16
-#define RT_DR_XMM1 32
-#define RT_DR_ST0 48           /* 16 bytes each: an 80-bit value, zero padded */
-#define RT_DR_ST1 64
-#define RT_DR_NST 80           /* how many x87 registers held results: 0, 1 or 2 */
-
-#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 /*
@@ -80,38 +67,6 @@
 
 #define RT_DEFER_ARGS 6
 
-struct rt_defer_rec;
-
-/* Where a recovered panic resumes: see RT_RECOVER_RETURNS. */
-struct rt_recovery {
-	uint64_t rbp, rbx, r12, r13, r14, r15, rsp, rip;
-};
-
-/* The deferring function's results, kept by the trampoline while its
- * deferred calls run (in this heap record, not on the stack: a stack move
- * adjusts stack words that look like stack addresses, and a float's bits
- * must never be taken for one). */
-struct rt_defer_results {
-	uint64_t rax, rdx;             /* adjusted if they point into a moving stack */
-	uint8_t xmm0[16], xmm1[16];    /* Linux port only */
-	uint8_t st[2][16];             /* %st0, %st1 (complex long double); Linux port only */
-	uint64_t nst;
-};
-
-struct rt_defer_frame {
-	struct rt_defer_frame *next; /* the caller's deferring frame, if it defers too */
-	uintptr_t rbp;               /* the deferring function's frame pointer: its id */
-	uintptr_t run_sp;            /* deferred calls run from here: below its lowest %rsp seen */
-	uintptr_t ret;               /* its real return address */
-	uint64_t *result;            /* the named result (integer or pointer), or NULL */
-	struct rt_defer_rec *defers; /* newest first */
-	uint64_t count;
-	int has_recovery;            /* RT_RECOVER_RETURNS ran in this frame */
-	int returning;               /* RT_RETURN ran in this frame (run_sp then holds its return %rsp) */
-	struct rt_recovery recovery;
-	struct rt_defer_results res;
-};
-
 /*
  * RT_RECOVER_RETURNS(v), at the top of a deferring function whose deferred
  * calls may recover a panic: when one does, the function returns v (its
@@ -127,6 +82,16 @@ int rt_recovery_point(void) __attribute__((returns_twice));
 			RT_RETURN(v);               \
 	} while (0)
 
+/*
+ * The part of a deferring function's record (struct rt_defer_frame,
+ * internal.h) that RT_RETURN updates inline: the record begins with it.
+ */
+struct rt_defer_top {
+	uintptr_t rbp;     /* the deferring function's frame pointer: its id */
+	uintptr_t run_sp;  /* deferred calls run from here: below its lowest %rsp seen */
+	int returning;     /* RT_RETURN ran in this frame (run_sp then holds its return %rsp) */
+};
+struct rt_defer_frame;
 extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
 
 /* RT_RETURN's half: if the innermost deferring frame is fp's (the caller's), lower
@@ -135,7 +100,7 @@ extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermos
 #define RT_DEFER_RED_ZONE 128
 static inline __attribute__((always_inline)) void rt_defer_returning(uintptr_t fp)
 {
-	struct rt_defer_frame *f = rt_defer_frames;
+	struct rt_defer_top *f = (struct rt_defer_top *)rt_defer_frames;
 	if (f && f->rbp == fp) {
 		uintptr_t sp;
 		__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
@@ -152,13 +117,6 @@ void rt_defer_trampoline(void);
 
 int rt_defer(const void *fn, int nargs, ...);
 int rt_defer_result(uint64_t *result);
-uint64_t rt_defer_pending(void);
-uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta);
-void rt_defers_drop(struct rt_defer_frame **frames);
-void rt_defer_trim(void);
-uint64_t rt_defer_cached(void);
-int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
-int rt_defer_next(const void **fn, uint64_t *args);
-void rt_defer_run_all(void);
-#endif /* !__ASSEMBLER__ */
+uint64_t rt_defer_pending(void);   /* deferred calls not yet run, in every frame of this context */
+uint64_t rt_defer_cached(void);    /* defer records kept for reuse */
 #endif

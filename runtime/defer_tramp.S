@@ -43,7 +43,7 @@
  * result, if F declared one, in f->res.rax, and returns f. We reload the
  * results and return to G with them.
  */
-#include "defer.h"
+#include "internal.h"
 
 #define X87_C3_C2_C0 0x4500
 #define X87_EMPTY 0x4100             /* fxam: C3=1 C2=0 C0=1 */

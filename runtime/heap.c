@@ -27,7 +27,7 @@
  * header, so a wild pointer is rejected, never dereferenced. The lookup is
  * a binary search; adding or removing a run moves the entries after it.
  *
- * Invariants (heap_check verifies all of them):
+ * Invariants (rt_heap_check verifies all of them):
  *   - a span is on its class's partial list iff it has a free object;
  *   - its free list holds exactly the objects whose bitmap bit is clear;
  *   - a class keeps at most one span with every object free (cached), so
@@ -50,18 +50,19 @@
 
 #include "format.h"
 #include "heap.h"
+#include "internal.h"
 #include "kstring.h"
 #include "platform.h"
 
 #define SPAN_MAGIC 0x4e415053u /* "SPAN", little endian */
 #define SPAN_MAX_OBJS 256      /* bitmap bits in a span header */
 #define SPAN_MAX_PAGES 8       /* no class needs more to waste under 1/8 */
-/* A debug switch: fill freed objects with POISON so heap_check can tell
+/* A debug switch: fill freed objects with POISON so rt_heap_check can tell
  * that one was written after it was freed. 0 saves a memset per free. */
 #define HEAP_POISON 1
 #define POISON 0xdb
 
-static const uint16_t class_sizes[HEAP_NCLASS] = {
+static const uint16_t class_sizes[RT_HEAP_NCLASS] = {
 	16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224,
 	256, 320, 384, 448, 512, 640, 768, 1024, 1280, 1536, 2048,
 };
@@ -83,7 +84,7 @@ struct free_obj {
 	struct free_obj *next;
 };
 
-/* One size class: its span layout (fixed by heap_init) and its spans. */
+/* One size class: its span layout (fixed by rt_heap_init) and its spans. */
 struct size_class {
 	uint32_t size;        /* bytes per object */
 	uint32_t pages;       /* pages per span */
@@ -105,17 +106,17 @@ struct run {
 
 static struct {
 	bool ready;
-	struct size_class cls[HEAP_NCLASS];
+	struct size_class cls[RT_HEAP_NCLASS];
 	struct run *runs; /* sorted by base */
 	size_t nruns, cap_runs;
 	size_t table_pages;
-	struct heap_stats st; /* the counters; heap_get_stats adds the rest */
+	struct rt_heap_stats st; /* the counters; rt_heap_get_stats adds the rest */
 } heap;
 
 static void default_error(const char *msg, const void *p);
-void (*heap_error_hook)(const char *msg, const void *p) = default_error;
+void (*rt_heap_error_hook)(const char *msg, const void *p) = default_error;
 
-/* Prints a heap error and stops: the default heap_error_hook. rt_fatal
+/* Prints a heap error and stops: the default rt_heap_error_hook. rt_fatal
  * gets a short summary, as both platforms print what it is given too. */
 static void default_error(const char *msg, const void *p)
 {
@@ -126,7 +127,7 @@ static void default_error(const char *msg, const void *p)
 	rt_fatal("heap misused or corrupt (the heap: line above says how)");
 }
 
-/* Formats an error and hands it to heap_error_hook. The caller has not
+/* Formats an error and hands it to rt_heap_error_hook. The caller has not
  * changed the heap and returns right after. */
 static void report(const void *p, const char *fmt, ...)
 {
@@ -136,7 +137,7 @@ static void report(const void *p, const char *fmt, ...)
 	kvsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	heap.st.errors++;
-	heap_error_hook(msg, p);
+	rt_heap_error_hook(msg, p);
 }
 
 /* ---- size classes ---- */
@@ -149,8 +150,8 @@ static void class_layout(struct size_class *c, uint32_t size)
 	for (uint32_t pages = 1; pages <= SPAN_MAX_PAGES; pages++) {
 		uint32_t bytes = pages * PLAT_PAGE, n = SPAN_MAX_OBJS, first;
 		for (;; n--) {
-			first = (sizeof(struct span) + n * sizeof(uint16_t) + HEAP_ALIGN - 1) &
-				~(HEAP_ALIGN - 1);
+			first = (sizeof(struct span) + n * sizeof(uint16_t) + RT_HEAP_ALIGN - 1) &
+				~(RT_HEAP_ALIGN - 1);
 			if (first + n * size <= bytes)
 				break;
 		}
@@ -164,11 +165,11 @@ static void class_layout(struct size_class *c, uint32_t size)
 
 /* Sets up the size classes on an empty heap. Called once, before the
  * first rt_alloc (rt_init does). Calling it again forgets every object
- * and page: the tests do, to start over, once heap_trim gave all back. */
-void heap_init(void)
+ * and page: the tests do, to start over, once rt_heap_trim gave all back. */
+void rt_heap_init(void)
 {
 	memset(&heap, 0, sizeof heap);
-	for (int i = 0; i < HEAP_NCLASS; i++)
+	for (int i = 0; i < RT_HEAP_NCLASS; i++)
 		class_layout(&heap.cls[i], class_sizes[i]);
 	heap.ready = true;
 }
@@ -419,8 +420,8 @@ static void *large_alloc(size_t size)
 static void *heap_alloc(size_t size)
 {
 	if (!heap.ready)
-		rt_fatal("rt_alloc called before heap_init");
-	void *p = size <= HEAP_SMALL_MAX ? small_alloc(class_of(size), size) : large_alloc(size);
+		rt_fatal("rt_alloc called before rt_heap_init");
+	void *p = size <= RT_HEAP_SMALL_MAX ? small_alloc(class_of(size), size) : large_alloc(size);
 	if (!p) {
 		heap.st.failed_allocs++;
 		return NULL;
@@ -454,7 +455,7 @@ static void heap_free(void *p)
 		run_release(r);
 	} else {
 		struct span *s = (struct span *)r->base;
-		if (s->magic != SPAN_MAGIC || s->self != s || s->class >= HEAP_NCLASS) {
+		if (s->magic != SPAN_MAGIC || s->self != s || s->class >= RT_HEAP_NCLASS) {
 			report(p, "rt_free(%p): the header of the span at %p is overwritten "
 			       "(magic %x): the heap is corrupt", p, (void *)s, s->magic);
 			return;
@@ -516,7 +517,7 @@ void *rt_alloc(size_t size)
 }
 
 /* Takes back an object rt_alloc returned; NULL is ignored. A pointer the
- * heap did not hand out, or has taken back, goes to heap_error_hook and
+ * heap did not hand out, or has taken back, goes to rt_heap_error_hook and
  * changes nothing. */
 void rt_free(void *p)
 {
@@ -533,14 +534,14 @@ static struct span *span_of(const void *p, struct run **rp)
 	if (!r || r->large)
 		return NULL;
 	struct span *s = (struct span *)r->base;
-	if (s->magic != SPAN_MAGIC || s->self != s || s->class >= HEAP_NCLASS)
+	if (s->magic != SPAN_MAGIC || s->self != s || s->class >= RT_HEAP_NCLASS)
 		return NULL;
 	return s;
 }
 
 /* 1 if p is the start of a live heap object, else 0. Any pointer may be
  * asked about; none is dereferenced before the span table vouches for it. */
-int heap_owns(const void *p)
+int rt_heap_owns(const void *p)
 {
 	struct run *r;
 	struct span *s = span_of(p, &r);
@@ -556,7 +557,7 @@ int heap_owns(const void *p)
  * object), at least what was asked for; 0 if p is not a live object. */
 size_t rt_alloc_size(const void *p)
 {
-	if (!heap_owns(p))
+	if (!rt_heap_owns(p))
 		return 0;
 	struct run *r = run_find((uintptr_t)p);
 	if (r->large)
@@ -566,9 +567,9 @@ size_t rt_alloc_size(const void *p)
 
 /* Gives back every cached empty span, and the span table once no run is
  * left in it. Live objects are untouched; may be called at any time. */
-void heap_trim(void)
+void rt_heap_trim(void)
 {
-	for (int ci = 0; ci < HEAP_NCLASS; ci++) {
+	for (int ci = 0; ci < RT_HEAP_NCLASS; ci++) {
 		struct size_class *c = &heap.cls[ci];
 		struct span *next;
 		for (struct span *s = c->partial; s; s = next) {
@@ -586,12 +587,12 @@ void heap_trim(void)
 }
 
 /* Fills *st with the heap's counters. */
-void heap_get_stats(struct heap_stats *st)
+void rt_heap_get_stats(struct rt_heap_stats *st)
 {
 	*st = heap.st;
 	st->pages_meta = heap.table_pages;
 	st->pages_cached = 0;
-	for (int i = 0; i < HEAP_NCLASS; i++) {
+	for (int i = 0; i < RT_HEAP_NCLASS; i++) {
 		const struct size_class *c = &heap.cls[i];
 		st->pages_cached += c->nempty * c->pages;
 		st->class_size[i] = c->size;
@@ -604,7 +605,7 @@ void heap_get_stats(struct heap_stats *st)
 
 /* ---- consistency ---- */
 
-/* Writes a heap_check failure into err; returns -1. */
+/* Writes a rt_heap_check failure into err; returns -1. */
 static int fail(char *err, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -614,10 +615,10 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
 	return -1;
 }
 
-/* Totals heap_check gathers from the spans, to compare with the counters. */
+/* Totals rt_heap_check gathers from the spans, to compare with the counters. */
 struct tally {
 	size_t objects, bytes_live, bytes_used, large, pages;
-	size_t spans[HEAP_NCLASS], empty[HEAP_NCLASS], partial[HEAP_NCLASS], live[HEAP_NCLASS];
+	size_t spans[RT_HEAP_NCLASS], empty[RT_HEAP_NCLASS], partial[RT_HEAP_NCLASS], live[RT_HEAP_NCLASS];
 };
 
 /* Checks one small-object span's header, bitmap, free list and poison,
@@ -625,7 +626,7 @@ struct tally {
 static int check_span(const struct run *r, struct tally *t, char *err, size_t cap)
 {
 	const struct span *s = (const struct span *)r->base;
-	if (s->magic != SPAN_MAGIC || s->self != s || s->class >= HEAP_NCLASS)
+	if (s->magic != SPAN_MAGIC || s->self != s || s->class >= RT_HEAP_NCLASS)
 		return fail(err, cap, "span %p: header overwritten (magic %x, self %p, class %u)",
 			    (void *)s, s->magic, (void *)s->self, s->class);
 	const struct size_class *c = &heap.cls[s->class];
@@ -717,7 +718,7 @@ static int check_partial(int ci, const struct tally *t, char *err, size_t cap)
 /* Walks the span table, every span and free list, and compares what it
  * finds with the counters. Returns 0 if all is consistent, else -1 with
  * the first problem in err. Takes time in proportion to the heap. */
-int heap_check(char *err, size_t cap)
+int rt_heap_check(char *err, size_t cap)
 {
 	static struct tally t; /* too big for a kernel stack; single-threaded */
 	memset(&t, 0, sizeof t);
@@ -737,7 +738,7 @@ int heap_check(char *err, size_t cap)
 				    "one before it", i, (void *)r->base);
 		t.pages += r->pages;
 		if (r->large) {
-			if (r->requested <= HEAP_SMALL_MAX ||
+			if (r->requested <= RT_HEAP_SMALL_MAX ||
 			    (r->requested + PLAT_PAGE - 1) / PLAT_PAGE != r->pages)
 				return fail(err, cap, "large object %p: %zu bytes on %u pages",
 					    (void *)r->base, r->requested, r->pages);
@@ -749,10 +750,10 @@ int heap_check(char *err, size_t cap)
 			return -1;
 		}
 	}
-	for (int ci = 0; ci < HEAP_NCLASS; ci++)
+	for (int ci = 0; ci < RT_HEAP_NCLASS; ci++)
 		if (check_partial(ci, &t, err, cap) < 0)
 			return -1;
-	const struct heap_stats *st = &heap.st;
+	const struct rt_heap_stats *st = &heap.st;
 	if (t.objects != st->objects_live || t.large != st->large_objects_live ||
 	    t.bytes_live != st->bytes_live || t.bytes_used != st->bytes_used)
 		return fail(err, cap, "counters say %zu objects (%zu large), %zu bytes live, %zu "

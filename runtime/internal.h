@@ -1,15 +1,32 @@
 /*
- * internal.h: what the runtime's files share and nobody else calls. The
- * public interface is rt.h (tasks, stacks, settings), chan.h, defer.h,
- * panic.h, closure.h and heap.h.
+ * internal.h: what the runtime's files share and nobody else calls (the
+ * Linux port's tests of the internals include it too). The public
+ * interface is rt.h (tasks, stacks, settings), chan.h, defer.h, panic.h,
+ * closure.h and heap.h; the platform's side is platform.h.
  */
 #ifndef MORESTACK_INTERNAL_H
 #define MORESTACK_INTERNAL_H
+
+/* Offsets into struct rt_defer_frame for defer_tramp.S (checked in defer.c). */
+#define RT_DF_RUN_SP 8
+#define RT_DF_RET 32
+#define RT_DF_RES 136          /* struct rt_defer_results */
+#define RT_DR_RAX 0
+#define RT_DR_RDX 8
+#define RT_DR_XMM0 16
+#define RT_DR_XMM1 32
+#define RT_DR_ST0 48           /* 16 bytes each: an 80-bit value, zero padded */
+#define RT_DR_ST1 64
+#define RT_DR_NST 80           /* how many x87 registers held results: 0, 1 or 2 */
+
+#ifndef __ASSEMBLER__
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "context.h"
+#include "defer.h"
+#include "platform.h"
 #include "rt.h"
 
 /* ---- context.S ---- */
@@ -70,4 +87,61 @@ extern uint64_t rt_stack_committed;
 /* ---- stackmove.c: moving a stack (Go's copystack) ---- */
 bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, struct rt_regs *regs,
 		   bool grow);
+
+/* ---- defer.c: the records behind defer (defer.h has the user's side) ---- */
+struct rt_defer_rec;
+
+/* Where a recovered panic resumes: see RT_RECOVER_RETURNS. */
+struct rt_recovery {
+	uint64_t rbp, rbx, r12, r13, r14, r15, rsp, rip;
+};
+
+/* The deferring function's results, kept by the trampoline while its
+ * deferred calls run (in this heap record, not on the stack: a stack move
+ * adjusts stack words that look like stack addresses, and a float's bits
+ * must never be taken for one). */
+struct rt_defer_results {
+	uint64_t rax, rdx;             /* adjusted if they point into a moving stack */
+	uint8_t xmm0[16], xmm1[16];    /* Linux port only */
+	uint8_t st[2][16];             /* %st0, %st1 (complex long double); Linux port only */
+	uint64_t nst;
+};
+
+struct rt_defer_frame {
+	struct rt_defer_top top;     /* rbp (its id), run_sp, returning: see defer.h */
+	struct rt_defer_frame *next; /* the caller's deferring frame, if it defers too */
+	uintptr_t ret;               /* its real return address */
+	uint64_t *result;            /* the named result (integer or pointer), or NULL */
+	struct rt_defer_rec *defers; /* newest first */
+	uint64_t count;
+	int has_recovery;            /* RT_RECOVER_RETURNS ran in this frame */
+	struct rt_recovery recovery;
+	struct rt_defer_results res;
+};
+
+uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta);
+void rt_defers_drop(struct rt_defer_frame **frames);
+void rt_defer_trim(void);
+int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
+int rt_defer_next(const void **fn, uint64_t *args);
+void rt_defer_run_all(void);
+
+/* ---- panic.c ---- */
+struct rt_panic {
+	const char *msg;
+	struct rt_panic *link;  /* the panic this one interrupted, if any */
+	uintptr_t call_sp;      /* %rsp at the call of the deferred call now running */
+	bool recovered;
+};
+_Noreturn void rt_sigpanic(const char *msg); /* where a recoverable fault continues (stackfault.c) */
+
+/* ---- closure.c ---- */
+uint64_t rt_closures_adjust(uintptr_t lo, uintptr_t hi, intptr_t delta);
+int rt_closure_is(const void *fn);
+
+/* ---- heap.c ---- */
+void rt_heap_init(void);
+int rt_heap_owns(const void *p);
+void rt_heap_trim(void);
+#endif /* !__ASSEMBLER__ */
 #endif

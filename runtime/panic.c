@@ -101,13 +101,13 @@ _Noreturn void rt_panic(const char *msg)
 			continue;
 		f = rt_defer_frames; /* the frame whose deferred call recovered */
 		/* Panics raised below that frame are over; older ones above it go on. */
-		while (t->panic && (uintptr_t)t->panic < f->rbp)
+		while (t->panic && (uintptr_t)t->panic < f->top.rbp)
 			t->panic = t->panic->link;
 		/* F resumes above memory it may have made (alloca) after its last
 		 * defer; its remaining deferred calls run below this point instead. */
 		uintptr_t here = ((uintptr_t)__builtin_frame_address(0) - RT_DEFER_RED_ZONE) & ~(uintptr_t)15;
-		if (here < f->run_sp)
-			f->run_sp = here;
+		if (here < f->top.run_sp)
+			f->top.run_sp = here;
 		if (!f->has_recovery) {
 			rt_print("runtime: task %lu recovered a panic in a function without "
 				 "RT_RECOVER_RETURNS: it cannot return; the task dies\n", t->id);

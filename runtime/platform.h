@@ -1,5 +1,8 @@
 /*
- * platform.h: what the runtime core needs from the machine under it.
+ * platform.h: the interface between the runtime core and the machine
+ * under it, both ways: what a platform provides (plat_*) and what it
+ * calls in the runtime (rt_fault, the move-stress tick, the questions its
+ * fault reports ask).
  *
  * The runtime (tasks, growable stacks, heap, channels) is plain C. Two
  * platforms implement this interface:
@@ -12,8 +15,11 @@
  */
 #ifndef MORESTACK_PLATFORM_H
 #define MORESTACK_PLATFORM_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rt.h"
 
 #define PLAT_PAGE 4096UL
 
@@ -60,4 +66,43 @@ int plat_symbolize(uintptr_t pc, char *buf, size_t cap);
  * the Linux port aborts) ---- */
 _Noreturn void rt_fatal(const char *msg);
 
+/* ---- what the platform calls on a fault in a task ---- */
+struct rt_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip;
+	/* Other places the interrupted code may keep a stack address in: the
+	 * 8-byte lanes of the vector registers in the Linux port's signal frame
+	 * (xmm, and the ymm/zmm upper parts when present). None on bare metal,
+	 * where tasks use general registers only. Adjusted like registers. */
+	uint64_t *lanes[256];
+	unsigned nlanes;
+};
+
+enum rt_fault_action {
+	RT_FAULT_RESUME,   /* resolved: retry the instruction with *regs */
+	RT_FAULT_KILL,     /* the current task dies: resume at *regs (the scheduler) */
+	RT_FAULT_NOT_OURS, /* not a task's fault: the platform's own handling */
+};
+enum rt_fault_kind { RT_FAULT_PAGE, RT_FAULT_DIVIDE, RT_FAULT_OTHER };
+
+enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_fault_kind kind,
+			      const char *what);
+
+/*
+ * The move-stress switch (Go's GODEBUG maymorestack=mayMoreStackMove, but
+ * at any instruction): when rt_stress_moves is on, the platform calls
+ * rt_stress_tick from a timer interrupt or signal with the interrupted
+ * context. If a task's own code was running there (not the runtime, not
+ * code outside the program such as libc), its stack moves, grown or
+ * shrunk at random; *regs is adjusted. Returns true if it moved.
+ */
+extern bool rt_stress_moves;
+bool rt_stress_tick(struct rt_regs *regs);
+void rt_stress_counts(uint64_t counts[3]); /* moves to stacks twice, as, half as large */
+
+/* ---- for the platform's fault reports and the shell's `falsepos` ---- */
+bool rt_stack_word_could_point(uint64_t w); /* would a move adjust a word of this value? */
+uint64_t rt_stack_words_possible(void);     /* how many values would be */
+bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap);
 #endif

@@ -1,6 +1,9 @@
 /*
  * rt.h: the morestack runtime's public interface: tasks on growable
- * stacks, a cooperative scheduler, and what the platform calls on a fault.
+ * stacks, a cooperative scheduler, the stacks' settings and figures. The
+ * rest of the public interface: chan.h, defer.h, panic.h, closure.h,
+ * heap.h. What a platform implements and calls is platform.h; what the
+ * runtime's files share among themselves is internal.h.
  *
  * A task is a C function running on a stack of its own that starts at one
  * page and doubles (by moving) whenever the task runs into the unmapped
@@ -40,8 +43,8 @@ typedef uint64_t (*rt_func)(uint64_t arg);
 		__builtin_memset(rt_alloca_p_, 0, rt_alloca_n_);              \
 		rt_alloca_p_;                                                 \
 	})
-struct rt_defer_frame;
-struct rt_panic;
+struct rt_defer_frame; /* internal.h */
+struct rt_panic;       /* internal.h */
 
 enum rt_task_state { RT_RUNNABLE, RT_RUNNING, RT_PARKED, RT_DONE };
 enum rt_exit_kind { RT_EXIT_NONE, RT_EXIT_RETURNED, RT_EXIT_KILLED };
@@ -109,45 +112,7 @@ struct rt_global_stats {
 };
 void rt_get_stats(struct rt_global_stats *s);
 
-/* ---- what the platform calls on a fault in a task ---- */
-struct rt_regs {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rip;
-	/* Other places the interrupted code may keep a stack address in: the
-	 * 8-byte lanes of the vector registers in the Linux port's signal frame
-	 * (xmm, and the ymm/zmm upper parts when present). None on bare metal,
-	 * where tasks use general registers only. Adjusted like registers. */
-	uint64_t *lanes[256];
-	unsigned nlanes;
-};
-
-enum rt_fault_action {
-	RT_FAULT_RESUME,   /* resolved: retry the instruction with *regs */
-	RT_FAULT_KILL,     /* the current task dies: resume at *regs (the scheduler) */
-	RT_FAULT_NOT_OURS, /* not a task's fault: the platform's own handling */
-};
-enum rt_fault_kind { RT_FAULT_PAGE, RT_FAULT_DIVIDE, RT_FAULT_OTHER };
-
-enum rt_fault_action rt_fault(struct rt_regs *regs, uintptr_t addr, enum rt_fault_kind kind,
-			      const char *what);
-
-/*
- * The move-stress switch (Go's GODEBUG maymorestack=mayMoreStackMove, but
- * at any instruction): when rt_stress_moves is on, the platform calls
- * rt_stress_tick from a timer interrupt or signal with the interrupted
- * context. If a task's own code was running there (not the runtime, not
- * code outside the program such as libc), its stack moves, grown or
- * shrunk at random; *regs is adjusted. Returns true if it moved.
- */
-extern bool rt_stress_moves;
-bool rt_stress_tick(struct rt_regs *regs);
-void rt_stress_counts(uint64_t counts[3]); /* moves to stacks twice, as, half as large */
-
-/* ---- for the platform's fault reports and the shell ---- */
-bool rt_stack_word_could_point(uint64_t w);
-uint64_t rt_stack_words_possible(void);
-bool rt_stack_describe(uintptr_t addr, char *buf, size_t cap);
+/* ---- figures and printing ---- */
 uint64_t rt_stack_high_water(struct rt_task *t);
 void rt_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

@@ -123,7 +123,7 @@ void rt_init(void)
 	if (!c->stack_top)
 		rt_fatal("rt_init: no memory for the runtime stack");
 	c->stack_lo = c->stack_top - bytes;
-	heap_init();
+	rt_heap_init();
 	sched.next_id = 1;
 	sched.ready = true;
 }

@@ -167,15 +167,15 @@ static void bench_parked(void)
 		bench_never = NULL;
 		return;
 	}
-	struct heap_stats h0, h1;
-	heap_get_stats(&h0);
+	struct rt_heap_stats h0, h1;
+	rt_heap_get_stats(&h0);
 	uint64_t free0 = phys_pages.free + kplat_pool_pages();
 	uint64_t made = 0;
 	for (; made < parked; made++)
 		if (!(tasks[made] = rt_spawn(bench_park, made, "parked")))
 			break;
 	rt_run();
-	heap_get_stats(&h1);
+	rt_heap_get_stats(&h1);
 	uint64_t pages_used = free0 - (phys_pages.free + kplat_pool_pages());
 	rt_chan_close(bench_never);
 	rt_run();

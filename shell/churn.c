@@ -63,9 +63,9 @@ void cmd_churn(int argc, char **argv)
 		return;
 	}
 	struct rt_global_stats before, after;
-	struct heap_stats hb, ha;
+	struct rt_heap_stats hb, ha;
 	rt_get_stats(&before);
-	heap_get_stats(&hb);
+	rt_heap_get_stats(&hb);
 	uint64_t pages_before = phys_pages.free + kplat_pool_pages();
 	struct rt_task **tasks = rt_alloc(n * sizeof *tasks);
 	churn_chan = rt_chan_make(sizeof(uint64_t), 16);
@@ -118,7 +118,7 @@ void cmd_churn(int argc, char **argv)
 	kprintf("churn: channel tokens: %lu sent, %lu received (sums %s)\n", churn_sent, churn_received,
 		churn_sent == churn_received ? "equal" : "DIFFER");
 	rt_get_stats(&after);
-	heap_get_stats(&ha);
+	rt_heap_get_stats(&ha);
 	kprintf("churn: %lu tasks, %lu checksums ok, %lu killed, %lu broken links; %lu grows, "
 		"%lu shrinks in %lu ms\n", made, ok, killed, broken, grows, shrinks, ms);
 	kprintf("churn: stack memory mapped %lu KiB before, %lu KiB after; heap objects %lu before, "

@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "shell.h"
 
+#include "platform.h"
 #include "rt.h"
 #include "wordclasses.h"
 

@@ -11,6 +11,7 @@
 #include "shell.h"
 #include "x86.h"
 
+#include "platform.h"
 #include "rt.h"
 #include "twins.h"
 #include "stackfuzz.h"

@@ -223,9 +223,9 @@ void cmd_tasks(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	struct rt_global_stats g;
-	struct heap_stats h;
+	struct rt_heap_stats h;
 	rt_get_stats(&g);
-	heap_get_stats(&h);
+	rt_heap_get_stats(&h);
 	kprintf("  ID NAME     STATE      STACK KiB  USED KiB  HIGH KiB GROWS SHRINKS COPIED KiB "
 		"MOVING us\n");
 	for (struct rt_task *t = rt_tasks(); t; t = t->all_next) {

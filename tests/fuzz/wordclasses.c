@@ -6,6 +6,7 @@
  */
 #include "wordclasses.h"
 
+#include "platform.h"
 #include "rt.h"
 
 static uint64_t next(uint64_t *s)

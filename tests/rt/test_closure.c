@@ -8,6 +8,8 @@
  */
 #include "rt_test.h"
 
+#include "internal.h" /* the runtime's own records and counters, checked here */
+
 #include <inttypes.h>
 #include <time.h>
 

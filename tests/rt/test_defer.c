@@ -5,6 +5,8 @@
  */
 #include "rt_test.h"
 
+#include "internal.h" /* the runtime's own records and counters, checked here */
+
 #include <alloca.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -93,16 +95,16 @@ static void test_ten_thousand_defers_in_one_frame(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct heap_stats h0, h1;
+	struct rt_heap_stats h0, h1;
 	rt_defer_trim();
-	heap_get_stats(&h0);
+	rt_heap_get_stats(&h0);
 	ran = out_of_order = 0;
 	assert_int_equal(many_defers(10000), 10000);
 	assert_int_equal(ran, 10000);
 	assert_int_equal(out_of_order, 0);
 	assert_int_equal(last_seen, 0);
 	rt_defer_trim(); /* the record cache keeps up to 256 of them for reuse */
-	heap_get_stats(&h1);
+	rt_heap_get_stats(&h1);
 	assert_int_equal(h1.objects_live, h0.objects_live); /* every record freed */
 }
 
@@ -566,10 +568,10 @@ RT_DEFERS static uint64_t defer_until_out_of_memory(uint64_t limit)
 static int oom_in_rt_defer(void)
 {
 	ran = out_of_order = silent_failures = registered = 0;
-	struct heap_stats h;
+	struct rt_heap_stats h;
 	struct rt_task *t = rt_spawn(defer_until_out_of_memory, 100000000, "oom");
 	enum rt_exit_kind k = rt_join(t, NULL);
-	heap_get_stats(&h);
+	rt_heap_get_stats(&h);
 	if (h.failed_allocs == 0)
 		return 10; /* the cap did not bite */
 	if (silent_failures)
@@ -699,9 +701,9 @@ static void test_run_all_runs_every_pending_call_innermost_first(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	struct heap_stats h0, h1;
+	struct rt_heap_stats h0, h1;
 	rt_defer_trim();
-	heap_get_stats(&h0);
+	rt_heap_get_stats(&h0);
 	static const char *const want[] = { "4n321", "p4r321" };
 	for (uint64_t with_panic = 0; with_panic < 2; with_panic++) {
 		order_len = 0;
@@ -715,7 +717,7 @@ static void test_run_all_runs_every_pending_call_innermost_first(void **state)
 		rt_reap(t);
 	}
 	rt_defer_trim();
-	heap_get_stats(&h1);
+	rt_heap_get_stats(&h1);
 	assert_int_equal(h1.objects_live, h0.objects_live);
 	assert_int_equal(h1.bytes_live, h0.bytes_live);
 }

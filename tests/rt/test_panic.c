@@ -5,6 +5,8 @@
  */
 #include "rt_test.h"
 
+#include "internal.h" /* the runtime's own records and counters, checked here */
+
 #include <alloca.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -285,17 +287,17 @@ RT_DEFERS static uint64_t recovers_the_callee(void)
 
 static uint64_t leak_task(uint64_t n)
 {
-	struct heap_stats h0, h1;
+	struct rt_heap_stats h0, h1;
 	uint64_t wrong = 0;
 	rt_defer_trim();
-	heap_get_stats(&h0);
+	rt_heap_get_stats(&h0);
 	for (uint64_t i = 0; i < n; i++) {
 		recovered_msg = NULL;
 		if (recovers_the_callee() != 0 || !recovered_msg || rt_defer_pending() != 0)
 			wrong++;
 	}
 	rt_defer_trim();
-	heap_get_stats(&h1);
+	rt_heap_get_stats(&h1);
 	if (wrong)
 		return 1000000 + wrong;
 	return (h1.objects_live - h0.objects_live) + (h1.bytes_live != h0.bytes_live) * 500000;
@@ -599,9 +601,9 @@ static void test_random_programs_match_a_model_of_go(void **state)
 	int programs = 3000;
 	void (*saved)(const char *, size_t) = host_console;
 	host_console = quiet; /* thousands of panic reports */
-	struct heap_stats h0, h1;
+	struct rt_heap_stats h0, h1;
 	rt_defer_trim();
-	heap_get_stats(&h0);
+	rt_heap_get_stats(&h0);
 	uint64_t panicked = 0, recovered = 0;
 	for (int p = 0; p < programs; p++) {
 		rng = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)p * 2654435761ULL + 1;
@@ -635,7 +637,7 @@ static void test_random_programs_match_a_model_of_go(void **state)
 	}
 	host_console = saved;
 	rt_defer_trim();
-	heap_get_stats(&h1);
+	rt_heap_get_stats(&h1);
 	print_message("random programs: seed %#lx, %d programs, %lu ended in a panic, %lu recovered one\n",
 		      seed, programs, panicked, recovered);
 	assert_true(panicked > (uint64_t)programs / 20 && recovered > (uint64_t)programs / 20); /* the mix is a real one */

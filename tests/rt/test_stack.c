@@ -321,9 +321,9 @@ static void test_thousand_tasks_grow_and_shrink(void **state)
 	enum { N = 1000 };
 	static struct rt_task *tasks[N];
 	struct rt_global_stats before, after;
-	struct heap_stats hb, ha;
+	struct rt_heap_stats hb, ha;
 	rt_get_stats(&before);
-	heap_get_stats(&hb);
+	rt_heap_get_stats(&hb);
 	churn_chan = rt_chan_make(8, 16);
 	churn_sent = churn_received = 0;
 	for (int i = 0; i < N; i++)
@@ -343,7 +343,7 @@ static void test_thousand_tasks_grow_and_shrink(void **state)
 	assert_true(churn_sent == churn_received);
 	rt_chan_free(churn_chan);
 	rt_get_stats(&after);
-	heap_get_stats(&ha);
+	rt_heap_get_stats(&ha);
 	/* No stack memory or task record outlives its task. */
 	assert_int_equal(after.stack_bytes_committed, before.stack_bytes_committed);
 	assert_int_equal(after.tasks_live, before.tasks_live);

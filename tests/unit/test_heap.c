@@ -8,7 +8,7 @@
  * memory), or carve them first-fit from one reserved region (an "arena"),
  * so spans sit next to each other and freed pages come back at once.
  *
- * heap_error_hook is replaced by one that records the error, so a test can
+ * rt_heap_error_hook is replaced by one that records the error, so a test can
  * check that a bad free was caught and that nothing changed. rt_fatal,
  * which the default hook calls, longjmps back into the test that armed it.
  */
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "heap.h"
+#include "internal.h" /* rt_heap_init, rt_heap_owns, rt_heap_trim */
 #include "platform.h"
 
 #define PAGE 4096UL
@@ -153,7 +154,7 @@ static int hook_calls;
 static char hook_msg[256];
 static const void *hook_ptr;
 
-/* The tests' heap_error_hook: counts the error and keeps its message. */
+/* The tests' rt_heap_error_hook: counts the error and keeps its message. */
 static void record_error(const char *msg, const void *p)
 {
 	hook_calls++;
@@ -171,8 +172,8 @@ static int setup(void **state)
 	hook_calls = fatal_calls = fatal_armed = capture = 0;
 	hook_msg[0] = '\0';
 	hook_ptr = NULL;
-	heap_error_hook = record_error;
-	heap_init();
+	rt_heap_error_hook = record_error;
+	rt_heap_init();
 	return 0;
 }
 
@@ -188,7 +189,7 @@ static int teardown(void **state)
 		munmap(arena, ARENA_PAGES * PAGE);
 		arena = NULL;
 	}
-	heap_error_hook = default_hook;
+	rt_heap_error_hook = default_hook;
 	budget = -1;
 	capture = fatal_armed = 0;
 	return 0;
@@ -203,35 +204,35 @@ static void use_arena(void)
 	memset(arena_used, 0, sizeof arena_used);
 }
 
-/* Fails the test with heap_check's message if the heap is inconsistent. */
+/* Fails the test with rt_heap_check's message if the heap is inconsistent. */
 static void check_heap(void)
 {
 	char err[256];
-	if (heap_check(err, sizeof err) != 0)
-		fail_msg("heap_check: %s", err);
+	if (rt_heap_check(err, sizeof err) != 0)
+		fail_msg("rt_heap_check: %s", err);
 }
 
 /* The heap's counters now. */
-static struct heap_stats stats(void)
+static struct rt_heap_stats stats(void)
 {
-	struct heap_stats st;
-	heap_get_stats(&st);
+	struct rt_heap_stats st;
+	rt_heap_get_stats(&st);
 	return st;
 }
 
 /* With no live objects: only cached spans and the table are held; after
- * heap_trim, nothing, and the platform has every page back. */
+ * rt_heap_trim, nothing, and the platform has every page back. */
 static void check_all_returned(void)
 {
 	check_heap();
-	struct heap_stats st = stats();
+	struct rt_heap_stats st = stats();
 	assert_int_equal(st.objects_live, 0);
 	assert_int_equal(st.bytes_live, 0);
 	assert_int_equal(st.bytes_used, 0);
 	assert_int_equal(st.large_objects_live, 0);
 	assert_int_equal(st.pages_held, st.pages_cached + st.pages_meta);
 	assert_int_equal(pages_out, st.pages_held);
-	heap_trim();
+	rt_heap_trim();
 	check_heap();
 	st = stats();
 	assert_int_equal(st.pages_held, 0);
@@ -282,11 +283,11 @@ static int all_zero(const void *p, size_t n)
 /* The usable size a request of n bytes gets: its class, or whole pages. */
 static size_t expected_usable(size_t n)
 {
-	static const size_t classes[HEAP_NCLASS] = {
+	static const size_t classes[RT_HEAP_NCLASS] = {
 		16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224,
 		256, 320, 384, 448, 512, 640, 768, 1024, 1280, 1536, 2048,
 	};
-	if (n > HEAP_SMALL_MAX)
+	if (n > RT_HEAP_SMALL_MAX)
 		return (n + PAGE - 1) / PAGE * PAGE;
 	for (int i = 0;; i++)
 		if (classes[i] >= n)
@@ -304,7 +305,7 @@ static int by_address(const void *a, const void *b)
  * containing `what`, the counters (but errors) and the pages unchanged. */
 static void expect_bad_free(void *p, const char *what)
 {
-	struct heap_stats before = stats();
+	struct rt_heap_stats before = stats();
 	size_t out = pages_out;
 	int calls = hook_calls;
 	rt_free(p);
@@ -312,12 +313,12 @@ static void expect_bad_free(void *p, const char *what)
 	assert_ptr_equal(hook_ptr, p);
 	if (!strstr(hook_msg, what))
 		fail_msg("rt_free(%p) reported \"%s\", expected it to say \"%s\"", p, hook_msg, what);
-	struct heap_stats after = stats();
+	struct rt_heap_stats after = stats();
 	assert_int_equal(after.errors, before.errors + 1);
 	after.errors = before.errors;
 	assert_memory_equal(&after, &before, sizeof after);
 	assert_int_equal(pages_out, out);
-	assert_false(heap_owns(p));
+	assert_false(rt_heap_owns(p));
 	assert_int_equal(rt_alloc_size(p), 0);
 	check_heap();
 }
@@ -328,15 +329,15 @@ static void expect_bad_free(void *p, const char *what)
 static void test_size_classes(void **state)
 {
 	(void)state;
-	struct heap_stats st = stats();
-	for (int i = 0; i < HEAP_NCLASS; i++) {
+	struct rt_heap_stats st = stats();
+	for (int i = 0; i < RT_HEAP_NCLASS; i++) {
 		assert_int_equal(st.class_size[i], expected_usable(i ? st.class_size[i - 1] + 1 : 1));
-		assert_int_equal(st.class_size[i] % HEAP_ALIGN, 0);
+		assert_int_equal(st.class_size[i] % RT_HEAP_ALIGN, 0);
 		assert_true(st.class_per_span[i] >= 1);
 		assert_true((size_t)st.class_per_span[i] * st.class_size[i] <=
 			    st.class_pages[i] * PAGE);
 	}
-	assert_int_equal(st.class_size[HEAP_NCLASS - 1], HEAP_SMALL_MAX);
+	assert_int_equal(st.class_size[RT_HEAP_NCLASS - 1], RT_HEAP_SMALL_MAX);
 	size_t sizes[] = { 0, 1, 15, 16, 17, 100, 2047, 2048, 2049, 4096, 4097, 100000 };
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		void *p = rt_alloc(sizes[i]);
@@ -359,8 +360,8 @@ static void test_every_size(void **state)
 	for (size_t n = 0; n < N; n++) {
 		p[n] = rt_alloc(n);
 		assert_non_null(p[n]);
-		assert_int_equal((uintptr_t)p[n] % HEAP_ALIGN, 0);
-		assert_true(heap_owns(p[n]));
+		assert_int_equal((uintptr_t)p[n] % RT_HEAP_ALIGN, 0);
+		assert_true(rt_heap_owns(p[n]));
 		size_t u = rt_alloc_size(p[n]);
 		assert_int_equal(u, expected_usable(n ? n : 1));
 		if (!all_zero(p[n], u))
@@ -377,11 +378,11 @@ static void test_every_size(void **state)
 	for (size_t n = 0; n + 1 < N; n++)
 		assert_true(sorted[n] + rt_alloc_size((void *)sorted[n]) <= sorted[n + 1]);
 
-	struct heap_stats st = stats();
+	struct rt_heap_stats st = stats();
 	assert_int_equal(st.objects_live, N);
 	assert_int_equal(st.bytes_live, (size_t)(N - 1) * N / 2);
 	assert_int_equal(st.bytes_used, used);
-	assert_int_equal(st.large_objects_live, N - 1 - HEAP_SMALL_MAX);
+	assert_int_equal(st.large_objects_live, N - 1 - RT_HEAP_SMALL_MAX);
 	assert_int_equal(st.allocs, N);
 	assert_int_equal(pages_out, st.pages_held);
 	check_heap();
@@ -390,7 +391,7 @@ static void test_every_size(void **state)
 		for (size_t n = pass; n < N; n += 2) {
 			assert_true(intact(p[n], rt_alloc_size(p[n]), n + 1));
 			rt_free(p[n]);
-			assert_false(heap_owns(p[n]));
+			assert_false(rt_heap_owns(p[n]));
 		}
 	assert_int_equal(stats().frees, N);
 	assert_int_equal(hook_calls, 0);
@@ -409,7 +410,7 @@ static void test_stats_exact(void **state)
 	assert_ptr_not_equal(a, d);
 	rt_free(b); /* its span empties, and is cached */
 
-	struct heap_stats st = stats();
+	struct rt_heap_stats st = stats();
 	assert_int_equal(st.allocs, 4);
 	assert_int_equal(st.frees, 1);
 	assert_int_equal(st.failed_allocs, 0);
@@ -461,8 +462,8 @@ static void test_large_objects(void **state)
 		assert_true(all_zero(p[i], pages * PAGE));
 		fill(p[i], pages * PAGE, i + 1);
 		assert_int_equal(pages_out - before, pages + (i == 0)); /* the table, once */
-		assert_true(heap_owns(p[i]));
-		assert_false(heap_owns((char *)p[i] + 16));
+		assert_true(rt_heap_owns(p[i]));
+		assert_false(rt_heap_owns((char *)p[i] + 16));
 	}
 	expect_bad_free((char *)p[4] + PAGE, "points 4096 bytes into the 65536-byte object");
 	expect_bad_free((char *)p[0] + 1, "pass the pointer rt_alloc returned");
@@ -471,7 +472,7 @@ static void test_large_objects(void **state)
 		assert_true(intact(p[i], rt_alloc_size(p[i]), i + 1));
 		rt_free(p[i]);
 		assert_int_equal(before - pages_out, (sizes[i] + PAGE - 1) / PAGE);
-		assert_false(heap_owns(p[i]));
+		assert_false(rt_heap_owns(p[i]));
 	}
 	check_all_returned();
 }
@@ -502,7 +503,7 @@ static void test_reuse_no_leak(void **state)
 
 	for (int i = 0; i < N; i++)
 		rt_free(p[i]);
-	struct heap_stats st = stats();
+	struct rt_heap_stats st = stats();
 	assert_int_equal(st.class_spans[3], 1);
 	assert_int_equal(st.pages_cached, 1);
 	assert_int_equal(pages_out, peak - (spans - 1));
@@ -545,7 +546,7 @@ static void test_no_thrash(void **state)
 	assert_int_equal(stats().class_spans[21], 2);
 	for (size_t i = 0; i < per_span; i++)
 		rt_free(p[i]); /* the first empties too: released */
-	struct heap_stats st = stats();
+	struct rt_heap_stats st = stats();
 	assert_int_equal(st.class_spans[21], 1);
 	assert_int_equal(st.pages_cached, 1 + st.class_pages[21]);
 	check_all_returned();
@@ -613,7 +614,7 @@ static void test_wild_and_interior_frees(void **state)
 	int calls = hook_calls;
 	rt_free(NULL);
 	assert_int_equal(hook_calls, calls);
-	assert_false(heap_owns(NULL));
+	assert_false(rt_heap_owns(NULL));
 	assert_int_equal(rt_alloc_size(NULL), 0);
 
 	assert_true(intact(a, 32, 1));
@@ -638,7 +639,7 @@ static void test_adjacent_spans(void **state)
 	char *mid = rt_alloc(1500); /* a 2-page span for 1536 bytes: pages 1..2 */
 	assert_ptr_equal((uintptr_t)mid & ~(PAGE - 1), arena + PAGE);
 	expect_bad_free(large, "not the start of an object");
-	assert_true(heap_owns(mid));
+	assert_true(rt_heap_owns(mid));
 
 	/* Fill two spans of 2048-byte objects that touch: the object past the
 	 * end of one is the other's header. */
@@ -670,7 +671,7 @@ static void test_default_hook_is_fatal(void **state)
 	(void)state;
 	char *a = rt_alloc(24);
 	rt_free(a);
-	heap_error_hook = default_hook;
+	rt_heap_error_hook = default_hook;
 	capture = 1;
 	console_len = 0;
 	fatal_armed = 1;
@@ -679,7 +680,7 @@ static void test_default_hook_is_fatal(void **state)
 		fail_msg("rt_free of a freed object returned");
 	}
 	fatal_armed = capture = 0;
-	heap_error_hook = record_error;
+	rt_heap_error_hook = record_error;
 	assert_int_equal(fatal_calls, 1);
 	assert_non_null(strstr(fatal_msg, "heap"));
 	if (!strstr(console, "heap: rt_free(0x") || !strstr(console, "double free"))
@@ -706,7 +707,7 @@ static void test_out_of_memory(void **state)
 			fill(p[n], sizes[n % 5], n);
 		}
 		check_heap();
-		struct heap_stats st = stats();
+		struct rt_heap_stats st = stats();
 		assert_int_equal(st.failed_allocs, 1);
 		assert_int_equal(st.objects_live, n);
 		assert_true(pages_out <= (size_t)pages);
@@ -718,7 +719,7 @@ static void test_out_of_memory(void **state)
 		}
 		check_all_returned();
 		budget = -1;
-		heap_init();
+		rt_heap_init();
 	}
 	assert_null(rt_alloc(SIZE_MAX));
 	assert_null(rt_alloc(SIZE_MAX - PAGE));
@@ -752,13 +753,13 @@ static void test_table_growth_out_of_memory(void **state)
 	assert_int_equal(pages_out, out + 2 - 1 + 1);
 	check_heap();
 	for (size_t i = 0; i <= n; i++) {
-		assert_true(heap_owns(p[i]));
+		assert_true(rt_heap_owns(p[i]));
 		rt_free(p[i]);
 	}
 	check_all_returned();
 }
 
-/* A freed object's link overwritten: heap_check says so, and rt_alloc
+/* A freed object's link overwritten: rt_heap_check says so, and rt_alloc
  * reports it, rebuilds the free list from the bitmap and carries on. */
 static void test_corrupt_free_list(void **state)
 {
@@ -767,7 +768,7 @@ static void test_corrupt_free_list(void **state)
 	void *a = rt_alloc(64), *b = rt_alloc(64);
 	rt_free(a);
 	*(uintptr_t *)a = 0x1234; /* a use after free */
-	assert_int_equal(heap_check(err, sizeof err), -1);
+	assert_int_equal(rt_heap_check(err, sizeof err), -1);
 	assert_non_null(strstr(err, "not an object of this span"));
 	void *c = rt_alloc(64); /* a itself is still a fine object to hand out */
 	assert_ptr_equal(c, a);
@@ -786,7 +787,7 @@ static void test_corrupt_free_list(void **state)
 	check_all_returned();
 }
 
-/* A write into a freed object shows in heap_check, through the poison. */
+/* A write into a freed object shows in rt_heap_check, through the poison. */
 static void test_write_after_free(void **state)
 {
 	(void)state;
@@ -794,7 +795,7 @@ static void test_write_after_free(void **state)
 	char *a = rt_alloc(100);
 	rt_free(a);
 	a[50] = 1;
-	assert_int_equal(heap_check(err, sizeof err), -1);
+	assert_int_equal(rt_heap_check(err, sizeof err), -1);
 	assert_non_null(strstr(err, "written after it was freed"));
 	char *b = rt_alloc(100); /* the same object, zeroed: consistent again */
 	assert_ptr_equal(b, a);
@@ -813,7 +814,7 @@ static void test_free_list_cycle(void **state)
 	rt_free(b); /* list: b, a, ... */
 	uintptr_t saved = *(uintptr_t *)a;
 	*(uintptr_t *)a = (uintptr_t)b;
-	assert_int_equal(heap_check(err, sizeof err), -1);
+	assert_int_equal(rt_heap_check(err, sizeof err), -1);
 	assert_non_null(strstr(err, "cycle"));
 	*(uintptr_t *)a = saved;
 	check_all_returned();
@@ -833,7 +834,7 @@ static void test_many_spans(void **state)
 	assert_true(stats().pages_meta >= 4);
 	check_heap();
 	for (int i = 0; i < N; i++)
-		assert_true(heap_owns(p[i]));
+		assert_true(rt_heap_owns(p[i]));
 	for (int i = N - 1; i >= 0; i -= 3) /* out of order */
 		rt_free(p[i]);
 	check_heap();
@@ -869,7 +870,7 @@ static void test_random(void **state)
 			rt_free(live[slot].p);
 			nlive--;
 			bytes -= live[slot].size;
-			large -= live[slot].size > HEAP_SMALL_MAX;
+			large -= live[slot].size > RT_HEAP_SMALL_MAX;
 			live[slot].p = NULL;
 		} else if (!draining) {
 			unsigned r = (unsigned)(x >> 32) % 100;
@@ -877,14 +878,14 @@ static void test_random(void **state)
 			if (r < 70)
 				size %= 257;
 			else if (r < 90)
-				size = 257 + size % (HEAP_SMALL_MAX - 256);
+				size = 257 + size % (RT_HEAP_SMALL_MAX - 256);
 			else if (r < 99)
-				size = HEAP_SMALL_MAX + 1 + size % 16384;
+				size = RT_HEAP_SMALL_MAX + 1 + size % 16384;
 			else
 				size %= 256 * 1024;
 			void *p = rt_alloc(size);
 			assert_non_null(p);
-			assert_int_equal((uintptr_t)p % HEAP_ALIGN, 0);
+			assert_int_equal((uintptr_t)p % RT_HEAP_ALIGN, 0);
 			assert_true(rt_alloc_size(p) >= size);
 			if (!all_zero(p, size))
 				fail_msg("op %d: rt_alloc(%zu) = %p not zeroed", op, size, p);
@@ -894,13 +895,13 @@ static void test_random(void **state)
 			live[slot].tag = tag;
 			nlive++;
 			bytes += size;
-			large += size > HEAP_SMALL_MAX;
+			large += size > RT_HEAP_SMALL_MAX;
 			if (nlive > peak)
 				peak = nlive;
 		}
 		if (op % 10000 == 9999) {
 			check_heap();
-			struct heap_stats st = stats();
+			struct rt_heap_stats st = stats();
 			assert_int_equal(st.objects_live, nlive);
 			assert_int_equal(st.bytes_live, bytes);
 			assert_int_equal(st.large_objects_live, large);
@@ -921,7 +922,7 @@ static void test_random(void **state)
 
 int main(void)
 {
-	default_hook = heap_error_hook;
+	default_hook = rt_heap_error_hook;
 	const struct CMUnitTest tests[] = {
 		T(test_size_classes),
 		T(test_every_size),
