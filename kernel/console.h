@@ -1,3 +1,4 @@
+/* console.h: the kernel's printf (kprintf) and where its text goes (console.c). */
 #ifndef MORESTACK_CONSOLE_H
 #define MORESTACK_CONSOLE_H
 #include <stdarg.h>

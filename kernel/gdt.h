@@ -1,3 +1,4 @@
+/* gdt.h: segment selectors, interrupt stack slots and gdt_init (gdt.c). */
 #ifndef MORESTACK_GDT_H
 #define MORESTACK_GDT_H
 #include <stdint.h>

@@ -1,3 +1,5 @@
+/* pagetable.h: x86-64 4-level page-table entries, and the pure builder, walker and
+ * auditor of pagetable.c (unit-tested on the host). */
 #ifndef MORESTACK_PAGETABLE_H
 #define MORESTACK_PAGETABLE_H
 #include <stdint.h>

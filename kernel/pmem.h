@@ -1,3 +1,4 @@
+/* pmem.h: the physical page allocator (pmem.c). */
 #ifndef MORESTACK_PMEM_H
 #define MORESTACK_PMEM_H
 #include <stddef.h>

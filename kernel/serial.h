@@ -1,3 +1,4 @@
+/* serial.h: the COM1 UART (serial.c). */
 #ifndef MORESTACK_SERIAL_H
 #define MORESTACK_SERIAL_H
 void serial_init(void);

@@ -1,3 +1,4 @@
+/* trap.h: the trap frame trapentry.S builds, and the handlers' interface (trap.c). */
 #ifndef MORESTACK_TRAP_H
 #define MORESTACK_TRAP_H
 #include <stdbool.h>

@@ -1,3 +1,5 @@
+/* format.h: printf-style formatting into a buffer (format.c): the kernel's and the
+ * runtime's only printf. */
 #ifndef MORESTACK_FORMAT_H
 #define MORESTACK_FORMAT_H
 #include <stdarg.h>

@@ -1,3 +1,5 @@
+/* kstring.h: the memory and string functions of lib/string.c (the kernel has no
+ * libc; the Linux port uses libc's). */
 #ifndef MORESTACK_KSTRING_H
 #define MORESTACK_KSTRING_H
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* symbols.h: an ELF symbol table turned into "function+0xoffset" (symbols.c). */
 #ifndef MORESTACK_SYMBOLS_H
 #define MORESTACK_SYMBOLS_H
 #include <stddef.h>

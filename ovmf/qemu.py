@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""QEMU + OVMF launch configuration for morestack: the one place that knows
+"""ovmf/: QEMU + OVMF, the launch configuration of morestack (the folder is
+named for the firmware it boots). This file is the one place that knows
 the firmware files and QEMU flags. `make run`, the test harness and the
 benchmarks all build their command lines here.
 

@@ -1,3 +1,5 @@
+/* platform_linux.h: what the Linux port (platform_linux.c) offers its programs
+ * (tests, bench) beyond runtime/platform.h. */
 #ifndef MORESTACK_PLATFORM_LINUX_H
 #define MORESTACK_PLATFORM_LINUX_H
 #include <stddef.h>
