@@ -63,7 +63,7 @@ int twin_counter_free(void *f);
  */
 struct chain_link {
 	struct chain_link *up;  /* the caller's link: a pointer into the stack */
-	uint64_t depth, check;  /* check = chain_mix(depth) */
+	uint64_t depth;
 };
 struct chain_job {
 	uint64_t frames;        /* how deep */
