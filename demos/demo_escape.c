@@ -174,7 +174,11 @@ void cmd_escape(int argc, char **argv)
 	matched = died = 0;
 	run("newInt", new_int_task, "42");
 	run("RetArg", ret_arg_task, "7");
+	/* setNew's old stack must be unmapped, not cached, for its stale read to fault. */
+	bool reuse = !rt_stack_fault_on_free;
+	rt_set_stack_fault_on_free(true);
 	run("setNew", set_new_task, NULL);
+	rt_set_stack_fault_on_free(!reuse);
 	if (died)
 		kprintf("escape: %d of 3 cases did not finish (above): no verdict about them\n", died);
 	else

@@ -257,5 +257,10 @@ void kplat_init(void)
 {
 	ns_per_tick_32 = (1000000000UL << 32) / (boot_info.tsc_hz ? boot_info.tsc_hz : 1000000000UL);
 	rt_init();
+	/* Bare metal gives every stack fresh addresses (Go's stackFaultOnFree):
+	 * the physical pages come from this port's pool, so a fresh stack costs
+	 * page-table writes, not a system call, and a stale pointer always
+	 * faults with a report (README, "Stack policies", has the figures). */
+	rt_set_stack_fault_on_free(true);
 	trap_set_fault_hook(task_fault);
 }

@@ -152,7 +152,8 @@ static void pool_init(void)
  * the other's task stacks (the child's first returns from fork() already
  * do). So before a fork (pthread_atfork's prepare, in the parent) every
  * pooled stack becomes a private anonymous copy, which fork() then copies
- * on write like any private memory; its pool pages go back to the pool.
+ * on write like any private memory; its pool pages go back to the pool
+ * (and the runtime's stack cache is emptied).
  * In the child the pool is off: its memfd is the parent's. Runs on the
  * runtime stack, since the forking task's own stack is among those
  * replaced.
@@ -160,6 +161,7 @@ static void pool_init(void)
 static uint64_t privatize_stacks(void *unused)
 {
 	(void)unused;
+	rt_stack_cache_flush(); /* cached stacks are pool pages too: unmapped, not copied */
 	for (struct rt_task *t = rt_tasks(); t; t = t->all_next) {
 		size_t bytes = t->stack_hi - t->stack_lo;
 		int order = order_of(bytes);
@@ -501,6 +503,7 @@ void host_init(void)
 		stack_t ss = { .ss_sp = altstack, .ss_size = SIGNAL_STACK, .ss_flags = 0 };
 		sigaltstack(&ss, NULL);
 		load_symbols();
+		rt_stack_adaptive = true; /* first stacks as large as recent tasks of the same function needed */
 	}
 	/* Faults and ticks never interrupt each other: both move stacks. */
 	struct sigaction sa;
@@ -516,6 +519,16 @@ void host_init(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	sigaction(SIGPROF, &sa, NULL);
 	rt_init();
+	/* The Linux port reuses stacks (the runtime's cache): spawning and
+	 * growing then make no system call. MORESTACK_STACK_FAULT_ON_FREE=1
+	 * unmaps them instead, never reusing their addresses; and
+	 * MORESTACK_STACK_ADAPTIVE=0 starts every task at one page. */
+	const char *fof = getenv("MORESTACK_STACK_FAULT_ON_FREE");
+	if (fof && *fof)
+		rt_set_stack_fault_on_free(strcmp(fof, "0") != 0);
+	const char *adaptive = getenv("MORESTACK_STACK_ADAPTIVE");
+	if (adaptive && *adaptive)
+		rt_stack_adaptive = strcmp(adaptive, "0") != 0;
 	const char *stress = getenv("MORESTACK_STRESS_US");
 	if (stress && *stress && !rt_stress_moves)
 		host_stress((unsigned)strtoul(stress, NULL, 0));

@@ -73,7 +73,12 @@ _Static_assert(RT_HEADROOM < RT_STACK_GUARD, "the headroom probe must land in th
 #define RED_ZONE 128
 
 /* ---- stack.c: stacks, their addresses, the record of old ones ---- */
+uintptr_t rt_stack_get(size_t size);
+void rt_stack_put(uintptr_t lo, size_t size);
+void rt_stack_cache_flush(void);
 bool rt_stack_alloc(struct rt_task *t, size_t size);
+size_t rt_stack_start_size(rt_func fn);
+void rt_stack_learn(rt_func fn, uint64_t high_water);
 void rt_stack_free(struct rt_task *t);
 void rt_stack_maybe_shrink(struct rt_task *t);
 struct rt_task *rt_stack_owner(uintptr_t addr);

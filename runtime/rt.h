@@ -104,10 +104,31 @@ extern uint64_t rt_stack_limit;    /* bytes; growth past it kills the task: set 
  * outside [RT_STACK_LIMIT_MIN, RT_STACK_LIMIT_MAX]. */
 int rt_set_stack_limit(uint64_t bytes);
 extern bool rt_trace_moves;        /* print every stack move as it happens */
+/*
+ * Go's stackFaultOnFree. Off: a stack whose task died or moved away is
+ * cleared and cached (up to 32 KiB stacks), and its addresses are used
+ * again by the next stack of its size. On: it is unmapped and its
+ * addresses are never used again, so a stale pointer into it faults and
+ * the report names the stack and the move (the stale-pointer demos turn
+ * it on). Each platform sets its default at start-up (README).
+ */
+extern bool rt_stack_fault_on_free;
+/*
+ * Adaptive first stacks (Go 1.19's adaptivestackstart, per entry
+ * function): on, a task starts on a stack the size its function's recent
+ * tasks needed (up to 32 KiB), so it need not grow to it; off, every task
+ * starts at RT_STACK_MIN. Each platform sets its default (README).
+ */
+extern bool rt_stack_adaptive;
+void rt_set_stack_fault_on_free(bool on);
 struct rt_global_stats {
 	uint64_t tasks_spawned, tasks_live;
-	uint64_t stack_bytes_committed;  /* mapped stack memory now */
-	uint64_t stack_va_used;          /* stack address space consumed, never reused */
+	uint64_t stack_bytes_committed;  /* stack memory the tasks hold now */
+	uint64_t stack_va_used;          /* stack address space handed out so far */
+	uint64_t stack_bytes_cached;     /* mapped, zeroed stacks kept for reuse */
+	uint64_t stacks_cached;          /* how many */
+	uint64_t stack_cache_hits;       /* stacks taken from the cache */
+	uint64_t stack_cache_misses;     /* stacks of a cached size that had to be mapped */
 	uint64_t stale_ranges;           /* moved-out ranges remembered for reports */
 };
 void rt_get_stats(struct rt_global_stats *s);

@@ -10,9 +10,17 @@
  *     with -fstack-clash-protection touches every page on the way down, so
  *     running out of stack always faults inside that guard first.
  *   - Stacks are powers of two from RT_STACK_MIN (one page) to the limit.
- *   - Stack addresses are handed out upwards and never reused: a pointer
- *     into a stack that moved or died faults instead of reading someone
- *     else's data, and the retired ring says whose stack it was.
+ *   - Stack addresses are handed out upwards. With rt_stack_fault_on_free
+ *     set they are never reused: a pointer into a stack that moved or died
+ *     faults instead of reading someone else's data, and the retired ring
+ *     says whose stack it was. Without it, stacks up to STACK_CACHE_MAX
+ *     go into the stack cache when their task dies or moves away (Go's
+ *     stackpool), still mapped, and the next stack of that size is taken
+ *     from there: no system call, no page-table write, no page fault.
+ *   - A stack handed to a task is all zeros below what the task writes:
+ *     plat_commit's pages are zero-filled, and a stack goes into the
+ *     cache only after the part its task wrote is cleared again (its high
+ *     water mark, found as the lowest non-zero word, bounds that part).
  *   - A stack and its guard lie inside one "window": the addresses whose
  *     low 32 bits are in [2^30, 3 * 2^30). The mover takes any word whose
  *     value is inside a stack for a pointer (C has no stack maps); the
@@ -166,13 +174,151 @@ uint64_t rt_stack_words_possible(void)
 	return n;
 }
 
-/* Gives task t a fresh stack of size bytes. Returns false if out of memory or addresses. */
+/*
+ * The stack cache (Go's stackpool): per size class, 4 KiB to
+ * STACK_CACHE_MAX, the low ends of mapped, all-zero stacks whose task died
+ * or moved away, each still with its own guard below it. LIFO, so the
+ * stack just given back, warm in the cache and the TLB, is the next taken.
+ *
+ *   class 0: 4 KiB   [lo][lo][lo]...      up to STACK_CACHE_DEPTH each
+ *   class 1: 8 KiB   [lo]...
+ *   class 2: 16 KiB
+ *   class 3: 32 KiB
+ *
+ * Taken and given back from the scheduler (runtime stack) and from the
+ * fault path (a move): plain arrays, no lock. Neither can interrupt the
+ * other: a fault or a stress tick moves a stack only while a task's own
+ * code runs, never the runtime's. [fault-safe]
+ */
+#define STACK_CACHE_MAX (32UL << 10)
+#define STACK_CACHE_CLASSES 4
+#define STACK_CACHE_DEPTH 64
+static uintptr_t stack_cache[STACK_CACHE_CLASSES][STACK_CACHE_DEPTH];
+static unsigned stack_cache_n[STACK_CACHE_CLASSES];
+static uint64_t stack_cache_bytes, stack_cache_hits, stack_cache_misses;
+bool rt_stack_fault_on_free;
+
+static int cache_class(size_t size)
+{
+	if (size > STACK_CACHE_MAX || (size & (size - 1)) || size < RT_STACK_MIN)
+		return -1;
+	return __builtin_ctzl(size) - __builtin_ctzl(RT_STACK_MIN);
+}
+
+/* Unmaps every cached stack (their addresses are not used again). */
+void rt_stack_cache_flush(void)
+{
+	for (int c = 0; c < STACK_CACHE_CLASSES; c++)
+		while (stack_cache_n[c]) {
+			size_t size = RT_STACK_MIN << c;
+			plat_decommit(stack_cache[c][--stack_cache_n[c]], size);
+			stack_cache_bytes -= size;
+		}
+}
+
+void rt_set_stack_fault_on_free(bool on)
+{
+	rt_stack_fault_on_free = on;
+	if (on)
+		rt_stack_cache_flush();
+}
+
+/* A mapped, zeroed stack of size bytes with its guard: from the cache, or
+ * fresh. Returns its low end, or 0 if out of memory or addresses. [fault-safe] */
+uintptr_t rt_stack_get(size_t size)
+{
+	int c = cache_class(size);
+	uintptr_t lo;
+	if (c >= 0 && stack_cache_n[c]) {
+		lo = stack_cache[c][--stack_cache_n[c]];
+		stack_cache_bytes -= size;
+		stack_cache_hits++;
+	} else {
+		lo = rt_stack_va_alloc(size);
+		if (!lo || plat_commit(lo, size) != 0)
+			return 0;
+		stack_cache_misses += c >= 0;
+	}
+	rt_stack_committed += size;
+	return lo;
+}
+
+/* The lowest non-zero word of [lo, hi), or hi if all are zero. */
+static uintptr_t lowest_written(uintptr_t lo, uintptr_t hi)
+{
+	const uint64_t *p = (const uint64_t *)lo, *end = (const uint64_t *)hi;
+	while (p < end && *p == 0)
+		p++;
+	return (uintptr_t)p;
+}
+
+/* Gives back the stack [lo, lo+size), no longer any task's: into the
+ * cache, cleared, or unmapped for good. [fault-safe] */
+void rt_stack_put(uintptr_t lo, size_t size)
+{
+	int c = cache_class(size);
+	rt_stack_committed -= size;
+	if (c < 0 || rt_stack_fault_on_free || stack_cache_n[c] == STACK_CACHE_DEPTH) {
+		plat_decommit(lo, size);
+		return;
+	}
+	uintptr_t dirty = lowest_written(lo, lo + size);
+	memset((void *)dirty, 0, lo + size - dirty);
+	stack_cache[c][stack_cache_n[c]++] = lo;
+	stack_cache_bytes += size;
+}
+
+/*
+ * Adaptive first stacks (after Go 1.19's adaptivestackstart, which starts
+ * every goroutine at the average stack size its last GC scanned). Here
+ * the average is kept per entry function, so one kind of task that needs
+ * 16 KiB starts at 32 KiB without making every other kind start there:
+ *
+ *   start_sizes[hash(fn)]: { fn, average high water of its tasks (EMA, 1/4) }
+ *   first stack = the power of two that holds 5/4 of that average and
+ *                 1 KiB more, from RT_STACK_MIN up to STACK_CACHE_MAX
+ *                 and never over the stack limit; RT_STACK_MIN for a
+ *                 function not seen yet (or whose slot another took).
+ */
+bool rt_stack_adaptive;
+#define START_SLOTS 64
+static struct start_size {
+	rt_func fn;
+	uint64_t average;
+} start_sizes[START_SLOTS];
+
+static struct start_size *start_slot(rt_func fn)
+{
+	uint64_t h = (uint64_t)(uintptr_t)fn * 0x9e3779b97f4a7c15ULL;
+	return &start_sizes[h >> 58]; /* the top 6 bits: 64 slots */
+}
+
+size_t rt_stack_start_size(rt_func fn)
+{
+	struct start_size *s = start_slot(fn);
+	if (!rt_stack_adaptive || s->fn != fn)
+		return RT_STACK_MIN;
+	uint64_t want = s->average + s->average / 4 + 1024, size = RT_STACK_MIN;
+	while (size < want && size < STACK_CACHE_MAX && 2 * size <= rt_stack_limit)
+		size *= 2;
+	return size;
+}
+
+void rt_stack_learn(rt_func fn, uint64_t high_water)
+{
+	struct start_size *s = start_slot(fn);
+	if (s->fn != fn)
+		*s = (struct start_size){ fn, high_water };
+	else
+		s->average = (3 * s->average + high_water) / 4;
+}
+
+/* Gives task t a stack of size bytes. Returns false if out of memory or addresses. */
 bool rt_stack_alloc(struct rt_task *t, size_t size)
 {
-	uintptr_t lo = rt_stack_va_alloc(size);
-	if (!lo || plat_commit(lo, size) != 0)
+	uintptr_t lo = rt_stack_get(size);
+	if (!lo)
 		return false;
-	rt_stack_committed += size;
 	t->stack_lo = lo;
 	t->stack_hi = lo + size;
 	return true;
@@ -187,23 +333,19 @@ uint64_t rt_stack_high_water(struct rt_task *t)
 {
 	if (!t->stack_lo)
 		return t->stats.high_water;
-	const uint64_t *p = (const uint64_t *)t->stack_lo, *end = (const uint64_t *)t->stack_hi;
-	while (p < end && *p == 0)
-		p++;
-	uint64_t used = t->stack_hi - (uintptr_t)p;
+	uint64_t used = t->stack_hi - lowest_written(t->stack_lo, t->stack_hi);
 	if (used > t->stats.high_water)
 		t->stats.high_water = used;
 	return t->stats.high_water;
 }
 
-/* Unmaps the stack of a finished task; its addresses stay reserved forever. */
+/* Gives back the stack of a finished task (rt_stack_put). */
 void rt_stack_free(struct rt_task *t)
 {
 	if (!t->stack_lo)
 		return;
 	rt_stack_high_water(t);
-	plat_decommit(t->stack_lo, t->stack_hi - t->stack_lo);
-	rt_stack_committed -= t->stack_hi - t->stack_lo;
+	rt_stack_put(t->stack_lo, t->stack_hi - t->stack_lo);
 	rt_stack_retire(t, t->stack_lo, t->stack_hi, 0, 0, false);
 	t->stack_lo = t->stack_hi = 0;
 }
@@ -315,4 +457,10 @@ void rt_get_stats(struct rt_global_stats *s)
 	s->stack_bytes_committed = rt_stack_committed;
 	s->stack_va_used = region_next - region_lo;
 	s->stale_ranges = retired_count < RETIRED_MAX ? retired_count : RETIRED_MAX;
+	s->stack_bytes_cached = stack_cache_bytes;
+	s->stacks_cached = 0;
+	for (int c = 0; c < STACK_CACHE_CLASSES; c++)
+		s->stacks_cached += stack_cache_n[c];
+	s->stack_cache_hits = stack_cache_hits;
+	s->stack_cache_misses = stack_cache_misses;
 }

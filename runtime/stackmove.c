@@ -145,10 +145,9 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 {
 	uint64_t t0 = plat_now_ns();
 	uintptr_t lo = t->stack_lo, hi = t->stack_hi;
-	uintptr_t nlo = rt_stack_va_alloc(new_size);
-	if (!nlo || plat_commit(nlo, new_size) != 0)
+	uintptr_t nlo = rt_stack_get(new_size);
+	if (!nlo)
 		return false;
-	rt_stack_committed += new_size;
 	uintptr_t nhi = nlo + new_size;
 	struct move m = { lo - RT_STACK_GUARD, hi, (intptr_t)(nhi - hi), 0 };
 	uintptr_t from = (used_from < lo ? lo : used_from) & ~7UL;
@@ -165,8 +164,7 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 
 	t->stack_lo = nlo;
 	t->stack_hi = nhi;
-	plat_decommit(lo, hi - lo);
-	rt_stack_committed -= hi - lo;
+	rt_stack_put(lo, hi - lo);
 	rt_stack_retire(t, lo, hi, nlo, nhi, grow);
 	if (grow)
 		t->stats.grows++;

@@ -200,7 +200,8 @@ static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t valu
 		jn = j->next;
 		rt_ready(j);
 	}
-	rt_stack_free(t);
+	rt_stack_free(t);                 /* measures its high water first */
+	rt_stack_learn(t->fn, t->stats.high_water);
 }
 
 static void yield_m(void *arg)
@@ -285,7 +286,7 @@ static uint64_t spawn_sys(void *arg)
 	t->fn = req->fn;
 	t->arg = req->arg;
 	t->name = req->name ? req->name : "task";
-	if (!rt_stack_alloc(t, RT_STACK_MIN)) {
+	if (!rt_stack_alloc(t, rt_stack_start_size(t->fn))) {
 		rt_free(t);
 		return 0;
 	}
@@ -306,8 +307,8 @@ static uint64_t spawn_sys(void *arg)
 }
 
 /*
- * Creates a task that will run fn(arg) on a fresh one-page stack; it runs
- * when the scheduler gets to it. Returns NULL if memory ran out.
+ * Creates a task that will run fn(arg) on a stack of its own (one page, or
+ * what rt_stack_adaptive learned); it runs when the scheduler gets to it. Returns NULL if memory ran out.
  */
 struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 {

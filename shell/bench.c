@@ -18,11 +18,12 @@
  * Lines follow bench/report.py: BENCH <benchmark> morestack-qemu <value> <unit>.
  */
 static bool bench_icount;
+static const char *bench_impl = "morestack-qemu"; /* the implementation column of the lines */
 
 static void bench_emit(const char *bench, uint64_t total, uint64_t count, const char *per)
 {
 	uint64_t tenths = count ? total * 10 / count : 0;
-	kprintf("BENCH %s morestack-qemu %lu.%lu %s/%s\n", bench, tenths / 10, tenths % 10,
+	kprintf("BENCH %s %s %lu.%lu %s/%s\n", bench, bench_impl, tenths / 10, tenths % 10,
 		bench_icount ? "insns" : "ns", per);
 }
 
@@ -204,9 +205,19 @@ void cmd_bench(int argc, char **argv)
 	uint64_t flags = read_rflags();
 	cli();
 	bench_switch();
-	bench_spawn();
-	bench_ladder();
-	bench_short_lived();
+	/* What stacks cost under both stack policies: this platform's default
+	 * (morestack-qemu) and the other one (stackreuse). */
+	bool fault_on_free = rt_stack_fault_on_free;
+	for (int policy = 0; policy < 2; policy++) {
+		bool fof = policy == 0 ? fault_on_free : !fault_on_free;
+		rt_set_stack_fault_on_free(fof);
+		bench_impl = policy == 0 ? "morestack-qemu" : fof ? "morestack-qemu-fresh" : "morestack-qemu-reuse";
+		bench_spawn();
+		bench_ladder();
+		bench_short_lived();
+	}
+	rt_set_stack_fault_on_free(fault_on_free);
+	bench_impl = "morestack-qemu";
 	bench_parked();
 	if (flags & 0x200)
 		sti();

@@ -226,6 +226,7 @@ static const struct command commands[] = {
 	{ "stack", "ID", "a task's stack: range, size, frames", cmd_stack },
 	{ "trace", "[on|off]", "log every stack move as it happens", cmd_trace },
 	{ "stacklimit", "[BYTES]", "show or set the stack limit (Go's: 1 GB)", cmd_stacklimit },
+	{ "stackreuse", "[on|off]", "reuse freed stacks (off: stale pointers fault)", cmd_stackreuse },
 	{ "stale", "", "a pointer to a local, kept in a global, goes stale", cmd_stale },
 	{ "taskfault", "KIND", "a task faults (null, div0, ud, gp); only it dies", cmd_taskfault },
 	{ "churn", "N [SEED]", "N tasks grow and shrink to random depths", cmd_churn },

@@ -44,6 +44,7 @@ void cmd_tasks(int argc, char **argv);
 void cmd_stack(int argc, char **argv);
 void cmd_trace(int argc, char **argv);
 void cmd_stacklimit(int argc, char **argv);
+void cmd_stackreuse(int argc, char **argv);
 void cmd_stale(int argc, char **argv);      /* taskfaults.c */
 void cmd_taskfault(int argc, char **argv);
 void cmd_churn(int argc, char **argv);      /* churn.c */

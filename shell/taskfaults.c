@@ -39,12 +39,18 @@ static uint64_t stale_task(uint64_t arg)
 void cmd_stale(int argc, char **argv)
 {
 	(void)argc, (void)argv;
+	/* The old stack must be unmapped, not cached, for the read to fault. */
+	bool reuse = !rt_stack_fault_on_free;
+	rt_set_stack_fault_on_free(true);
 	struct rt_task *t = task_start("stale", stale_task, 2000, "stale", "nothing to show");
-	if (!t)
+	if (!t) {
+		rt_set_stack_fault_on_free(!reuse);
 		return;
+	}
 	run_tasks();
 	uint64_t v;
 	enum rt_exit_kind k = rt_join(t, &v);
+	rt_set_stack_fault_on_free(!reuse);
 	kprintf(k == RT_EXIT_KILLED ? "stale: task %lu died; the shell goes on\n"
 				   : "stale: task %lu read %lu: the stale pointer did not fault\n", t->id, v);
 	rt_reap(t);

@@ -236,9 +236,11 @@ void cmd_tasks(int argc, char **argv)
 			state_name(t->state), size >> 10, used >> 10, high >> 10, t->stats.grows,
 			t->stats.shrinks, t->stats.bytes_copied >> 10, t->stats.move_ns / 1000);
 	}
-	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu MiB of address space used "
-		"(never reused), %lu physical pages pooled\n", g.tasks_spawned, g.tasks_live,
-		g.stack_bytes_committed >> 10, g.stack_va_used >> 20, kplat_pool_pages());
+	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu KiB cached\n",
+		g.tasks_spawned, g.tasks_live, g.stack_bytes_committed >> 10, g.stack_bytes_cached >> 10);
+	kprintf("stacks: %lu MiB of address space used (%s), %lu physical pages pooled\n",
+		g.stack_va_used >> 20, rt_stack_fault_on_free ? "never reused" : "reused",
+		kplat_pool_pages());
 	kprintf("heap: %lu objects, %lu bytes live, %lu pages held; of the objects, %lu are defer "
 		"records cached for reuse\n", h.objects_live, h.bytes_live, h.pages_held,
 		rt_defer_cached());
@@ -300,6 +302,28 @@ void cmd_trace(int argc, char **argv)
 		return;
 	}
 	kprintf("trace: stack moves are %s\n", rt_trace_moves ? "logged" : "not logged");
+}
+
+/* stackreuse [on|off]: the stack cache, or fresh addresses for every stack (Go's stackFaultOnFree). */
+void cmd_stackreuse(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "on") == 0)
+		rt_set_stack_fault_on_free(false);
+	else if (argc == 2 && strcmp(argv[1], "off") == 0)
+		rt_set_stack_fault_on_free(true);
+	else if (argc != 1) {
+		kprintf("stackreuse: usage: stackreuse [on|off]\n");
+		return;
+	}
+	struct rt_global_stats g;
+	rt_get_stats(&g);
+	if (rt_stack_fault_on_free)
+		kprintf("stackreuse: off: every stack gets fresh addresses; a stack left behind is\n"
+			"  unmapped, so a stale pointer into it faults\n");
+	else
+		kprintf("stackreuse: on: stacks up to 32 KiB left behind are cleared and reused\n"
+			"  (%lu KiB cached; %lu taken from the cache, %lu mapped fresh)\n",
+			g.stack_bytes_cached >> 10, g.stack_cache_hits, g.stack_cache_misses);
 }
 
 /*

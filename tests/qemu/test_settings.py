@@ -135,3 +135,34 @@ def test_a_small_limit_leaves_bench_without_false_figures(m):
     expect_in("bench: short_lived: skipped", out)
     expect_in("stacklimit: %d bytes" % DEFAULT, m.cmd("stacklimit %d" % DEFAULT))
     expect_in("commands:", m.cmd("help"))
+
+
+def test_stackreuse_switches_the_stack_cache_and_stale_pointers_still_fault(m):
+    # Bare metal's default: fresh addresses for every stack.
+    expect_in("stackreuse: off: every stack gets fresh addresses", m.cmd("stackreuse"))
+    expect_in("stackreuse: usage: stackreuse [on|off]", m.cmd("stackreuse maybe"))
+    expect_in("stackreuse: off", m.cmd("stackreuse"))  # a bad word changes nothing
+    expect_80_columns(m.cmd("stackreuse on"))
+    out = m.cmd("churn 200 11")
+    expect_in("churn: ok", out)
+    cached = int(expect_re(r"and (-?\d+) more in cached stacks", out).group(1))
+    expect(cached > 0, "churn left %d pages in cached stacks with stackreuse on" % cached)
+    out = m.cmd("stackreuse")
+    kib, hits, fresh = map(int, expect_re(
+        r"\((\d+) KiB cached; (\d+) taken from the cache, (\d+) mapped fresh\)", out).groups())
+    expect(kib > 0 and hits > 0, "the cache was used: %d KiB, %d hits" % (kib, hits))
+    expect_in("address space used (reused)", m.cmd("tasks"))
+    # The stale-pointer demos unmap the stacks they leave, whatever the setting...
+    out = m.cmd("stale")
+    expect_in("went stale", out)
+    expect_in("died; the shell goes on", out)
+    expect_in("escape: 3 of 3 as expected", m.cmd("escape"))
+    # ... and leave the setting as it was.
+    expect_in("stackreuse: on", m.cmd("stackreuse"))
+    # Turned off, the cache is emptied.
+    expect_in("stackreuse: off", m.cmd("stackreuse off"))
+    expect_re(r"stacks: \d+ KiB mapped, 0 KiB cached", m.cmd("tasks"))
+    expect_in("(never reused)", m.cmd("tasks"))
+    out = m.cmd("churn 50 3")
+    expect_in("churn: ok", out)
+    expect_in("and 0 more in cached stacks", out)

@@ -43,7 +43,11 @@ void rt_test_setup(void)
 		once = true;
 		atexit(report_stress);
 	}
+	rt_set_stack_fault_on_free(false); /* the Linux port's default; host_init reads the environment */
 	host_init();
+	/* Tests count growths from a one-page first stack; test_stack.c tests
+	 * the adaptive first stack on its own. */
+	rt_stack_adaptive = false;
 	host_console = capture;
 	console_reset();
 	rt_stack_limit = RT_STACK_LIMIT_DEFAULT;

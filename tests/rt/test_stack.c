@@ -241,6 +241,7 @@ static void test_stale_global_pointer_faults_with_report(void **state)
 {
 	(void)state;
 	rt_test_setup();
+	rt_set_stack_fault_on_free(true); /* the old stack is unmapped, never reused */
 	struct rt_task *t = rt_spawn(escape_task, 20000, "escape");
 	assert_int_equal(rt_join(t, NULL), RT_EXIT_KILLED);
 	char want[160];
@@ -252,6 +253,202 @@ static void test_stale_global_pointer_faults_with_report(void **state)
 	expect_console("runtime:   the task's stack is now [");
 	expect_console("went stale");
 	rt_reap(t);
+}
+
+/* ---- the stack cache: stacks come back cleared, are reused, and stay bounded ---- */
+
+/* Fills `bytes` of its stack below its own frame with a pattern, then returns. */
+__attribute__((noinline)) static uint64_t scribble(uint64_t bytes)
+{
+	volatile uint64_t *p = RT_ALLOCA(bytes);
+	for (uint64_t i = 0; i < bytes / 8; i++)
+		p[i] = 0xdeadbeefcafef00dULL ^ i;
+	return p[0] != 0;
+}
+
+static uint64_t scribble_task(uint64_t bytes) { return scribble(bytes); }
+
+/* Counts the non-zero words between its stack's low end and its own frame. */
+static uint64_t count_dirty_task(uint64_t unused)
+{
+	(void)unused;
+	struct rt_task *t = rt_current();
+	uintptr_t below = (uintptr_t)__builtin_frame_address(0) - 512;
+	uint64_t dirty = 0;
+	for (const volatile uint64_t *p = (const uint64_t *)t->stack_lo; (uintptr_t)p < below; p++)
+		dirty += *p != 0;
+	return dirty;
+}
+
+static void test_cached_stacks_come_back_all_zero(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	/* Sizes just under, at and over a page, and up to the largest cached size. */
+	static const uint64_t sizes[] = { 100, 4000, 4096 - 512, 4096, 7000, 12288, 20000, 30000 };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		struct rt_global_stats before, after;
+		uint64_t v = 0;
+		struct rt_task *a = rt_spawn(scribble_task, sizes[i], "scribble");
+		assert_non_null(a);
+		assert_int_equal(rt_join(a, &v), RT_EXIT_RETURNED);
+		rt_reap(a);
+		rt_get_stats(&before);
+		/* The next 4 KiB stack is the one a just gave back, if a ended on 4 KiB;
+		 * whichever it is, every word below the new task's frame is zero. */
+		struct rt_task *b = rt_spawn(count_dirty_task, 0, "check");
+		assert_non_null(b);
+		assert_int_equal(rt_join(b, &v), RT_EXIT_RETURNED);
+		rt_get_stats(&after);
+		if (v != 0)
+			fail_msg("a stack from the cache held %lu non-zero words after a task wrote %lu bytes",
+				 v, sizes[i]);
+		assert_true(after.stack_cache_hits == before.stack_cache_hits + 1);
+		rt_reap(b);
+	}
+}
+
+static uint64_t park_task(uint64_t grow_bytes)
+{
+	scribble(grow_bytes);
+	rt_park();
+	return 0;
+}
+
+static void test_stack_cache_is_bounded_and_reused(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	enum { N = 200 };
+	static struct rt_task *ts[N];
+	struct rt_global_stats g;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			ts[i] = rt_spawn(park_task, 6000, "parked"); /* grows to 8 KiB */
+			assert_non_null(ts[i]);
+		}
+		rt_run();
+		for (int i = 0; i < N; i++)
+			rt_ready(ts[i]);
+		for (int i = 0; i < N; i++) {
+			assert_int_equal(rt_join(ts[i], NULL), RT_EXIT_RETURNED);
+			rt_reap(ts[i]);
+		}
+		rt_get_stats(&g);
+		/* 64 stacks of each size stay cached at most (4 and 8 KiB ones: the
+		 * tasks grew to 8 KiB, and parking shrank them back to 4 KiB); the
+		 * rest were unmapped. */
+		assert_true(g.stack_bytes_cached <= 64 * (4096 + 8192));
+		assert_true(g.stack_bytes_cached >= 64 * 4096);
+	}
+	/* Rounds after the first reuse addresses: the region grew by at most one round's worth. */
+	uint64_t va_one_round = g.stack_va_used;
+	for (int i = 0; i < N; i++) {
+		ts[i] = rt_spawn(park_task, 6000, "parked");
+		assert_non_null(ts[i]);
+	}
+	rt_run();
+	for (int i = 0; i < N; i++)
+		rt_ready(ts[i]);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(rt_join(ts[i], NULL), RT_EXIT_RETURNED);
+		rt_reap(ts[i]);
+	}
+	rt_get_stats(&g);
+	assert_true(g.stack_va_used - va_one_round <= (uint64_t)N * 2 * (64 << 10));
+}
+
+/* ---- adaptive first stacks: per entry function, bounded, switchable ---- */
+
+static uint64_t first_size_task(uint64_t bytes)
+{
+	struct rt_task *t = rt_current();
+	uint64_t first = t->stack_hi - t->stack_lo;
+	scribble(bytes);
+	return first;
+}
+
+static uint64_t other_task(uint64_t bytes) { return first_size_task(bytes); }
+
+static uint64_t run_one(rt_func fn, uint64_t arg, uint64_t *grows)
+{
+	uint64_t first = 0;
+	struct rt_task *t = rt_spawn(fn, arg, "adaptive");
+	assert_non_null(t);
+	assert_int_equal(rt_join(t, &first), RT_EXIT_RETURNED);
+	*grows = t->stats.grows;
+	rt_reap(t);
+	return first;
+}
+
+static void test_adaptive_first_stack(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	uint64_t grows;
+	rt_stack_adaptive = true;
+	/* Unknown function: one page, and it grows to hold 12 KiB. */
+	assert_int_equal(run_one(first_size_task, 12000, &grows), RT_STACK_MIN);
+	assert_true(grows >= 1);
+	/* Known now: it starts big enough and does not grow. */
+	uint64_t first = run_one(first_size_task, 12000, &grows);
+	assert_true(first >= 16384 && first <= 32768);
+	assert_int_equal(grows, 0);
+	/* Another function is not affected. */
+	assert_int_equal(run_one(other_task, 100, &grows), RT_STACK_MIN);
+	/* Never above 32 KiB, however much the function used. */
+	run_one(first_size_task, 200000, &grows);
+	run_one(first_size_task, 200000, &grows);
+	first = run_one(first_size_task, 200000, &grows);
+	assert_int_equal(first, 32768);
+	/* Never above the stack limit. */
+	assert_int_equal(rt_set_stack_limit(16384), 0);
+	first = run_one(first_size_task, 100, &grows);
+	assert_true(first <= 16384);
+	rt_stack_limit = RT_STACK_LIMIT_DEFAULT;
+	/* Tasks that use little bring it back down (the average moves by a quarter). */
+	for (int i = 0; i < 40; i++)
+		run_one(first_size_task, 100, &grows);
+	assert_int_equal(run_one(first_size_task, 100, &grows), RT_STACK_MIN);
+	/* Off: one page again. */
+	run_one(first_size_task, 12000, &grows);
+	run_one(first_size_task, 12000, &grows);
+	rt_stack_adaptive = false;
+	assert_int_equal(run_one(first_size_task, 12000, &grows), RT_STACK_MIN);
+}
+
+static void test_fault_on_free_never_reuses_addresses(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_global_stats g0, g1;
+	struct rt_task *t = rt_spawn(scribble_task, 100, "warm");
+	assert_int_equal(rt_join(t, NULL), RT_EXIT_RETURNED);
+	rt_reap(t);
+	rt_get_stats(&g0);
+	assert_true(g0.stack_bytes_cached > 0);
+	/* With the cache: 50 tasks growing 4 -> 8 KiB take no new addresses. */
+	for (int i = 0; i < 50; i++) {
+		t = rt_spawn(scribble_task, 6000, "cached");
+		assert_int_equal(rt_join(t, NULL), RT_EXIT_RETURNED);
+		rt_reap(t);
+	}
+	rt_get_stats(&g1);
+	assert_true(g1.stack_va_used - g0.stack_va_used <= 2 * (64 << 10));
+	/* Turned on, it empties the cache, and every stack takes new addresses
+	 * (each stack's top is 64 KiB aligned: at least 64 KiB apiece). */
+	rt_set_stack_fault_on_free(true);
+	rt_get_stats(&g0);
+	assert_true(g0.stack_bytes_cached == 0);
+	for (int i = 0; i < 50; i++) {
+		t = rt_spawn(scribble_task, 6000, "fresh");
+		assert_int_equal(rt_join(t, NULL), RT_EXIT_RETURNED);
+		rt_reap(t);
+	}
+	rt_get_stats(&g1);
+	assert_true(g1.stack_bytes_cached == 0);
+	assert_true(g1.stack_va_used - g0.stack_va_used >= 100 * (64 << 10));
+	rt_set_stack_fault_on_free(false);
 }
 
 /* ---- any other fault in a task kills that task alone ---- */
@@ -377,6 +574,10 @@ int main(void)
 		cmocka_unit_test(test_shrink_on_yield),
 		cmocka_unit_test(test_limit_kills_only_that_task),
 		cmocka_unit_test(test_stale_global_pointer_faults_with_report),
+		cmocka_unit_test(test_cached_stacks_come_back_all_zero),
+		cmocka_unit_test(test_stack_cache_is_bounded_and_reused),
+		cmocka_unit_test(test_fault_on_free_never_reuses_addresses),
+		cmocka_unit_test(test_adaptive_first_stack),
 		cmocka_unit_test(test_null_dereference_kills_only_the_task),
 		cmocka_unit_test(test_thousand_tasks_grow_and_shrink),
 		cmocka_unit_test(test_trace_logs_moves),
