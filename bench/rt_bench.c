@@ -526,7 +526,7 @@ int main(int argc, char **argv)
 	rt_set_stack_fault_on_free(true);
 	rt_stack_adaptive = false;
 	policy = "-fault-on-free";
-	RUN("spawn", emit("spawn", "morestack", bench_spawn(), "ns/spawn"));
-	RUN("short", bench_short_lived());
+	RUN("spawn-fof", emit("spawn", "morestack", bench_spawn(), "ns/spawn"));
+	RUN("short-fof", bench_short_lived());
 	return 0;
 }

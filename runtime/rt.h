@@ -64,6 +64,7 @@ struct rt_task {
 	uint64_t exit_value;
 	struct rt_context ctx;     /* while not running: where and how it continues */
 	uintptr_t stack_lo, stack_hi; /* the mapped stack; the guard is below stack_lo */
+	uintptr_t stack_dirty;     /* its lowest written word when last measured (rt_stack_high_water) */
 	rt_func fn;
 	uint64_t arg;
 	const char *name;

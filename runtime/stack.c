@@ -179,8 +179,10 @@ uint64_t rt_stack_words_possible(void)
  * STACK_CACHE_MAX, the low ends of mapped, all-zero stacks whose task died
  * or moved away, each still with its own guard below it. LIFO, so the
  * stack just given back, warm in the cache and the TLB, is the next taken.
+ * At most STACK_CACHE_BYTES in all (Go keeps its pool until a GC; a
+ * server's batch of tasks in flight should fit):
  *
- *   class 0: 4 KiB   [lo][lo][lo]...      up to STACK_CACHE_DEPTH each
+ *   class 0: 4 KiB   [lo][lo][lo]...
  *   class 1: 8 KiB   [lo]...
  *   class 2: 16 KiB
  *   class 3: 32 KiB
@@ -192,7 +194,8 @@ uint64_t rt_stack_words_possible(void)
  */
 #define STACK_CACHE_MAX (32UL << 10)
 #define STACK_CACHE_CLASSES 4
-#define STACK_CACHE_DEPTH 64
+#define STACK_CACHE_BYTES (16UL << 20)
+#define STACK_CACHE_DEPTH (STACK_CACHE_BYTES / RT_STACK_MIN) /* room for the smallest class */
 static uintptr_t stack_cache[STACK_CACHE_CLASSES][STACK_CACHE_DEPTH];
 static unsigned stack_cache_n[STACK_CACHE_CLASSES];
 static uint64_t stack_cache_bytes, stack_cache_hits, stack_cache_misses;
@@ -243,26 +246,34 @@ uintptr_t rt_stack_get(size_t size)
 	return lo;
 }
 
-/* The lowest non-zero word of [lo, hi), or hi if all are zero. */
+/*
+ * The lowest non-zero word of [lo, hi), or hi if all are zero. lo and hi
+ * are page aligned. Most of a stack is usually untouched: 64 bytes are
+ * looked at per step (the OR of eight words), then the word within.
+ */
 static uintptr_t lowest_written(uintptr_t lo, uintptr_t hi)
 {
 	const uint64_t *p = (const uint64_t *)lo, *end = (const uint64_t *)hi;
+	while (p < end && (p[0] | p[1] | p[2] | p[3] | p[4] | p[5] | p[6] | p[7]) == 0)
+		p += 8;
 	while (p < end && *p == 0)
 		p++;
 	return (uintptr_t)p;
 }
 
 /* Gives back the stack [lo, lo+size), no longer any task's: into the
- * cache, cleared, or unmapped for good. [fault-safe] */
-void rt_stack_put(uintptr_t lo, size_t size)
+ * cache, cleared, or unmapped for good. dirty: its lowest written
+ * address if the caller knows it, else 0. [fault-safe] */
+void rt_stack_put(uintptr_t lo, size_t size, uintptr_t dirty)
 {
 	int c = cache_class(size);
 	rt_stack_committed -= size;
-	if (c < 0 || rt_stack_fault_on_free || stack_cache_n[c] == STACK_CACHE_DEPTH) {
+	if (c < 0 || rt_stack_fault_on_free || stack_cache_bytes + size > STACK_CACHE_BYTES) {
 		plat_decommit(lo, size);
 		return;
 	}
-	uintptr_t dirty = lowest_written(lo, lo + size);
+	if (!dirty)
+		dirty = lowest_written(lo, lo + size);
 	memset((void *)dirty, 0, lo + size - dirty);
 	stack_cache[c][stack_cache_n[c]++] = lo;
 	stack_cache_bytes += size;
@@ -334,6 +345,7 @@ uint64_t rt_stack_high_water(struct rt_task *t)
 	if (!t->stack_lo)
 		return t->stats.high_water;
 	uint64_t used = t->stack_hi - lowest_written(t->stack_lo, t->stack_hi);
+	t->stack_dirty = t->stack_hi - used;
 	if (used > t->stats.high_water)
 		t->stats.high_water = used;
 	return t->stats.high_water;
@@ -344,8 +356,8 @@ void rt_stack_free(struct rt_task *t)
 {
 	if (!t->stack_lo)
 		return;
-	rt_stack_high_water(t);
-	rt_stack_put(t->stack_lo, t->stack_hi - t->stack_lo);
+	rt_stack_high_water(t); /* sets t->stack_dirty */
+	rt_stack_put(t->stack_lo, t->stack_hi - t->stack_lo, t->stack_dirty);
 	rt_stack_retire(t, t->stack_lo, t->stack_hi, 0, 0, false);
 	t->stack_lo = t->stack_hi = 0;
 }

@@ -164,7 +164,7 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 
 	t->stack_lo = nlo;
 	t->stack_hi = nhi;
-	rt_stack_put(lo, hi - lo);
+	rt_stack_put(lo, hi - lo, 0);
 	rt_stack_retire(t, lo, hi, nlo, nhi, grow);
 	if (grow)
 		t->stats.grows++;

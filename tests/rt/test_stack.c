@@ -308,54 +308,58 @@ static void test_cached_stacks_come_back_all_zero(void **state)
 	}
 }
 
-static uint64_t park_task(uint64_t grow_bytes)
+/* Parks holding `bytes` of stack (over a quarter of its stack: it is not shrunk while parked). */
+__attribute__((noinline)) static uint64_t hold_and_park(uint64_t bytes)
 {
-	scribble(grow_bytes);
+	volatile uint64_t *p = RT_ALLOCA(bytes);
+	p[0] = 1;
 	rt_park();
-	return 0;
+	return p[0];
+}
+
+static uint64_t park_task(uint64_t bytes) { return hold_and_park(bytes); }
+
+/* Runs n tasks that each park holding `bytes`, then lets them all finish. */
+static void park_and_release(int n, uint64_t bytes)
+{
+	static struct rt_task *ts[1024];
+	assert_true(n <= 1024);
+	for (int i = 0; i < n; i++) {
+		ts[i] = rt_spawn(park_task, bytes, "parked");
+		assert_non_null(ts[i]);
+	}
+	rt_run();
+	for (int i = 0; i < n; i++)
+		rt_ready(ts[i]);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(rt_join(ts[i], NULL), RT_EXIT_RETURNED);
+		rt_reap(ts[i]);
+	}
 }
 
 static void test_stack_cache_is_bounded_and_reused(void **state)
 {
 	(void)state;
 	rt_test_setup();
-	enum { N = 200 };
-	static struct rt_task *ts[N];
-	struct rt_global_stats g;
-	for (int round = 0; round < 3; round++) {
-		for (int i = 0; i < N; i++) {
-			ts[i] = rt_spawn(park_task, 6000, "parked"); /* grows to 8 KiB */
-			assert_non_null(ts[i]);
-		}
-		rt_run();
-		for (int i = 0; i < N; i++)
-			rt_ready(ts[i]);
-		for (int i = 0; i < N; i++) {
-			assert_int_equal(rt_join(ts[i], NULL), RT_EXIT_RETURNED);
-			rt_reap(ts[i]);
-		}
-		rt_get_stats(&g);
-		/* 64 stacks of each size stay cached at most (4 and 8 KiB ones: the
-		 * tasks grew to 8 KiB, and parking shrank them back to 4 KiB); the
-		 * rest were unmapped. */
-		assert_true(g.stack_bytes_cached <= 64 * (4096 + 8192));
-		assert_true(g.stack_bytes_cached >= 64 * 4096);
-	}
-	/* Rounds after the first reuse addresses: the region grew by at most one round's worth. */
-	uint64_t va_one_round = g.stack_va_used;
-	for (int i = 0; i < N; i++) {
-		ts[i] = rt_spawn(park_task, 6000, "parked");
-		assert_non_null(ts[i]);
-	}
-	rt_run();
-	for (int i = 0; i < N; i++)
-		rt_ready(ts[i]);
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(rt_join(ts[i], NULL), RT_EXIT_RETURNED);
-		rt_reap(ts[i]);
-	}
+	struct rt_global_stats g0, g;
+	/* 200 tasks end on 8 KiB stacks (and leave 4 KiB ones behind): all cached. */
+	rt_get_stats(&g0);
+	park_and_release(200, 5000);
 	rt_get_stats(&g);
-	assert_true(g.stack_va_used - va_one_round <= (uint64_t)N * 2 * (64 << 10));
+	assert_true(g.stack_bytes_cached - g0.stack_bytes_cached >= 200 * 8192);
+	/* 700 tasks on 32 KiB stacks: 22 MiB, more than the cache keeps (16 MiB). */
+	for (int round = 0; round < 2; round++) {
+		park_and_release(700, 20000);
+		rt_get_stats(&g);
+		assert_true(g.stack_bytes_cached <= (16UL << 20));
+		assert_true(g.stack_bytes_cached >= (16UL << 20) - (32 << 10));
+	}
+	/* A third round takes its stacks from the cache: few new addresses. */
+	uint64_t va = g.stack_va_used, hits = g.stack_cache_hits;
+	park_and_release(700, 20000);
+	rt_get_stats(&g);
+	assert_true(g.stack_cache_hits - hits >= 500);
+	assert_true(g.stack_va_used - va <= 200UL * 2 * (64 << 10));
 }
 
 /* ---- adaptive first stacks: per entry function, bounded, switchable ---- */
