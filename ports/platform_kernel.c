@@ -82,19 +82,25 @@ static void pool_put_table(void *ctx, uint64_t phys)
 }
 
 /* Maps fresh zeroed pages at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
-int plat_commit(uintptr_t addr, size_t bytes)
+/* Stack addresses up to end are about to be mapped. */
+static void advance_frontier(uint64_t end)
 {
-	if (addr + bytes > commit_high) {
+	if (end > commit_high) {
 		/* The frontier moves on: the tables a decommit kept because they
 		 * held the old frontier may be empty now (stress moves and churn
 		 * left one behind in about 20 runs). */
 		uint64_t old = commit_high;
-		commit_high = addr + bytes;
+		commit_high = end;
 		if (old) {
 			uint64_t from = (old - 1) & ~(LARGE_PAGE_SIZE - 1);
 			pt_prune(&kernel_pt_env, vm_root(), from, old - from, commit_high, pool_put_table);
 		}
 	}
+}
+
+int plat_commit(uintptr_t addr, size_t bytes)
+{
+	advance_frontier(addr + bytes);
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
 		uint64_t f = pool_get();
 		if (!f || pt_map(&kernel_pt_env, vm_root(), addr + off, f, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
@@ -128,6 +134,34 @@ void plat_decommit(uintptr_t addr, size_t bytes)
 	pt_unmap_prune(&kernel_pt_env, vm_root(), addr, bytes, commit_high, pool_put_table);
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE)
 		invlpg(addr + off);
+}
+
+/*
+ * A stack's used pages change address, not contents: each physical page
+ * mapped at from+off is mapped at to+off instead (a page-table write and
+ * an invlpg per page, where a copy would clear a fresh page and copy 4 KiB
+ * into it). [fault-safe: no locks, IST stack]
+ */
+int plat_move_pages(uintptr_t stack_lo, size_t stack_size, uintptr_t from, uintptr_t to)
+{
+	size_t bytes = stack_lo + stack_size - from;
+	advance_frontier(to + bytes);
+	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
+		struct pt_walk w;
+		pt_walk(&kernel_pt_env, vm_root(), from + off, &w);
+		if (!w.mapped || pt_map(&kernel_pt_env, vm_root(), to + off, w.phys, PAGE_SIZE,
+					PTE_W | PTE_NX, 0)) {
+			/* Undo: the pages stay where they were. */
+			pt_unmap_prune(&kernel_pt_env, vm_root(), to, off, commit_high, pool_put_table);
+			for (size_t o = 0; o < off; o += PAGE_SIZE)
+				invlpg(to + o);
+			return -1;
+		}
+	}
+	pt_unmap_prune(&kernel_pt_env, vm_root(), from, bytes, commit_high, pool_put_table);
+	for (size_t off = 0; off < bytes; off += PAGE_SIZE)
+		invlpg(from + off);
+	return 0;
 }
 
 /*

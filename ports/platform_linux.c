@@ -75,8 +75,8 @@ uintptr_t plat_stack_region(size_t bytes)
 
 /* ---- the page pool: all of it preallocated, usable from the signal handler ---- */
 
-#define POOL_MAX_BYTES (256UL << 10)   /* stacks up to this size are pooled */
-#define POOL_ORDERS 7                  /* 4 KiB << 0 .. 6 */
+#define POOL_MAX_BYTES (32UL << 10)    /* stacks up to this size are pooled (larger: anonymous, moved by mremap) */
+#define POOL_ORDERS 4                  /* 4 KiB << 0 .. 3 */
 #define POOL_FREE_MAX 4096             /* freed runs kept per size; more are released */
 #define BACKING_SLOTS (1UL << 21)      /* live pooled stacks we can track */
 
@@ -223,8 +223,12 @@ int plat_commit(uintptr_t addr, size_t bytes)
 	int order = order_of(bytes);
 	if (order >= 0 && pool_fd >= 0)
 		return pool_commit(addr, bytes, order);
+	/* Up to 256 KiB, the pages are made present at once: one system call
+	 * instead of a page fault per page on first touch (a move copies into
+	 * them right away). Larger ones are mostly never touched. */
+	int populate = bytes <= (256UL << 10) ? MAP_POPULATE : 0;
 	void *p = mmap((void *)addr, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | populate, -1, 0);
 	return p == (void *)addr ? 0 : -1;
 }
 
@@ -239,6 +243,20 @@ void plat_decommit(uintptr_t addr, size_t bytes)
 		pool_free[order][pool_free_n[order]++] = (uint64_t)off;
 	else /* the pool is full: give these pages back to Linux */
 		fallocate(pool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)bytes);
+}
+
+/* Pooled stacks are views of the memfd (their offsets are in `backing`):
+ * copied, not moved. Larger ones are anonymous memory, moved by mremap;
+ * the range they leave is reserved again, inaccessible. [fault-safe] */
+int plat_move_pages(uintptr_t stack_lo, size_t stack_size, uintptr_t from, uintptr_t to)
+{
+	size_t bytes = stack_lo + stack_size - from;
+	if (order_of(stack_size) >= 0 && pool_fd >= 0)
+		return -1;
+	if (mremap((void *)from, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)to) != (void *)to)
+		return -1;
+	mmap((void *)from, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	return 0;
 }
 
 /*

@@ -36,6 +36,14 @@ int plat_commit(uintptr_t addr, size_t bytes);
  * (to a pool: the physical pages are reused, the addresses never). [fault-safe] */
 void plat_decommit(uintptr_t addr, size_t bytes);
 
+/* Moves the pages of the stack [stack_lo, stack_lo+stack_size) that lie
+ * from `from` (page aligned) to its top, to `to` (page aligned, reserved,
+ * not committed), without copying their bytes: page-table entries on bare
+ * metal, mremap on Linux. The pages at `from` are then inaccessible.
+ * Returns 0, or -1 (nothing changed) where the platform cannot: the
+ * caller copies instead. [fault-safe] */
+int plat_move_pages(uintptr_t stack_lo, size_t stack_size, uintptr_t from, uintptr_t to);
+
 /* The runtime's own stack (Go's g0 stack), one per CPU: `bytes` mapped
  * and never moving, with an unmapped guard below. Returns its top
  * (16-byte aligned), or 0. Called once. */

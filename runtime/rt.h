@@ -52,6 +52,7 @@ enum rt_exit_kind { RT_EXIT_NONE, RT_EXIT_RETURNED, RT_EXIT_KILLED };
 struct rt_stack_stats {
 	uint64_t grows, shrinks;
 	uint64_t bytes_copied;
+	uint64_t bytes_remapped;   /* used bytes moved by moving their pages, not copied */
 	uint64_t pointers_adjusted;
 	uint64_t move_ns;          /* time spent moving, grows and shrinks */
 	uint64_t high_water;       /* most bytes ever used: see rt_stack_high_water */

@@ -251,7 +251,7 @@ uintptr_t rt_stack_get(size_t size)
  * are page aligned. Most of a stack is usually untouched: 64 bytes are
  * looked at per step (the OR of eight words), then the word within.
  */
-static uintptr_t lowest_written(uintptr_t lo, uintptr_t hi)
+uintptr_t rt_stack_lowest_written(uintptr_t lo, uintptr_t hi)
 {
 	const uint64_t *p = (const uint64_t *)lo, *end = (const uint64_t *)hi;
 	while (p < end && (p[0] | p[1] | p[2] | p[3] | p[4] | p[5] | p[6] | p[7]) == 0)
@@ -273,7 +273,7 @@ void rt_stack_put(uintptr_t lo, size_t size, uintptr_t dirty)
 		return;
 	}
 	if (!dirty)
-		dirty = lowest_written(lo, lo + size);
+		dirty = rt_stack_lowest_written(lo, lo + size);
 	memset((void *)dirty, 0, lo + size - dirty);
 	stack_cache[c][stack_cache_n[c]++] = lo;
 	stack_cache_bytes += size;
@@ -344,7 +344,7 @@ uint64_t rt_stack_high_water(struct rt_task *t)
 {
 	if (!t->stack_lo)
 		return t->stats.high_water;
-	uint64_t used = t->stack_hi - lowest_written(t->stack_lo, t->stack_hi);
+	uint64_t used = t->stack_hi - rt_stack_lowest_written(t->stack_lo, t->stack_hi);
 	t->stack_dirty = t->stack_hi - used;
 	if (used > t->stats.high_water)
 		t->stats.high_water = used;

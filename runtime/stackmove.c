@@ -64,6 +64,50 @@ static void copy_stack(uintptr_t from, uintptr_t hi, struct move *m)
 	m->adjusted += n;
 }
 
+/* The used part, its pages already moved to [from + delta, hi + delta) by
+ * the platform: adjusted where it now is, nothing copied. */
+static void adjust_in_place(uintptr_t from, uintptr_t hi, struct move *m)
+{
+	uint64_t *w = (uint64_t *)from, *end = (uint64_t *)hi;
+	uint64_t span = m->hi - m->lo, lo = m->lo, n = 0;
+	for (; w < end; w++)
+		if (*w - lo <= span) {
+			*w += m->delta;
+			n++;
+		}
+	m->adjusted += n;
+}
+
+/*
+ * A growth whose used part is at least REMAP_MIN bytes moves its pages
+ * instead of copying them (plat_move_pages): the new stack's lower part
+ * is committed fresh, the used pages change address, and only the words
+ * that point into the stack are written.
+ *
+ *   old:  lo |   free   |pg  in use   | hi
+ *                        '---- pages moved, not copied ----.
+ *   new:  nlo |      committed fresh        |pg  in use   | nhi
+ *
+ * Returns the new stack's low end, or 0 if the platform could not (the
+ * caller copies instead).
+ */
+#define REMAP_MIN (64UL << 10)
+static uintptr_t remap_grow(uintptr_t lo, uintptr_t hi, uintptr_t from, size_t new_size)
+{
+	uintptr_t page = from & ~(PLAT_PAGE - 1), moved = hi - page;
+	uintptr_t nlo = rt_stack_va_alloc(new_size), nhi = nlo + new_size;
+	if (!nlo || plat_commit(nlo, new_size - moved) != 0)
+		return 0;
+	if (plat_move_pages(lo, hi - lo, page, nhi - moved) != 0) {
+		plat_decommit(nlo, new_size - moved);
+		return 0;
+	}
+	if (page > lo)
+		plat_decommit(lo, page - lo);
+	rt_stack_committed += new_size - (hi - lo);
+	return nlo;
+}
+
 /* The faulting context: general registers and vector lanes, one by one. */
 static void adjust_registers(struct rt_regs *regs, struct move *m)
 {
@@ -126,11 +170,12 @@ static uint64_t count_frames(uintptr_t rbp, uintptr_t lo, uintptr_t hi)
 }
 
 static void print_move(struct rt_task *t, const char *verb, uintptr_t lo, uintptr_t hi, uintptr_t nlo,
-		       uintptr_t nhi, uint64_t copied, uint64_t adjusted)
+		       uintptr_t nhi, bool remapped, uint64_t bytes, uint64_t adjusted)
 {
-	rt_print("stack: task %lu %s [%#lx, %#lx) -> [%#lx, %#lx) (%lu -> %lu KiB), copied %lu bytes, "
+	rt_print("stack: task %lu %s [%#lx, %#lx) -> [%#lx, %#lx) (%lu -> %lu KiB), %s %lu bytes, "
 		 "adjusted %lu words\n",
-		 t->id, verb, lo, hi, nlo, nhi, (hi - lo) >> 10, (nhi - nlo) >> 10, copied, adjusted);
+		 t->id, verb, lo, hi, nlo, nhi, (hi - lo) >> 10, (nhi - nlo) >> 10,
+		 remapped ? "remapped" : "copied", bytes, adjusted);
 }
 
 /*
@@ -145,14 +190,25 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 {
 	uint64_t t0 = plat_now_ns();
 	uintptr_t lo = t->stack_lo, hi = t->stack_hi;
-	uintptr_t nlo = rt_stack_get(new_size);
+	uintptr_t from = (used_from < lo ? lo : used_from) & ~7UL;
+	/* The most this stack held, before it goes (a growth: at once, the
+	 * stack is full; any other move: its unused part is read once). */
+	uintptr_t dirty = rt_stack_lowest_written(lo, hi);
+	if (hi - dirty > t->stats.high_water)
+		t->stats.high_water = hi - dirty;
+	uintptr_t nlo = grow && hi - from >= REMAP_MIN ? remap_grow(lo, hi, from, new_size) : 0;
+	bool remapped = nlo != 0;
+	if (!remapped)
+		nlo = rt_stack_get(new_size);
 	if (!nlo)
 		return false;
 	uintptr_t nhi = nlo + new_size;
 	struct move m = { lo - RT_STACK_GUARD, hi, (intptr_t)(nhi - hi), 0 };
-	uintptr_t from = (used_from < lo ? lo : used_from) & ~7UL;
 
-	copy_stack(from, hi, &m);
+	if (remapped)
+		adjust_in_place(from + m.delta, nhi, &m);
+	else
+		copy_stack(from, hi, &m);
 	if (regs)
 		adjust_registers(regs, &m);
 	else
@@ -164,17 +220,21 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 
 	t->stack_lo = nlo;
 	t->stack_hi = nhi;
-	rt_stack_put(lo, hi - lo, 0);
+	if (!remapped)
+		rt_stack_put(lo, hi - lo, dirty);
 	rt_stack_retire(t, lo, hi, nlo, nhi, grow);
 	if (grow)
 		t->stats.grows++;
 	else
 		t->stats.shrinks++;
-	t->stats.bytes_copied += hi - from;
+	if (remapped)
+		t->stats.bytes_remapped += hi - from;
+	else
+		t->stats.bytes_copied += hi - from;
 	t->stats.pointers_adjusted += m.adjusted;
 	t->stats.move_ns += plat_now_ns() - t0;
 	if (rt_trace_moves) {
-		print_move(t, grow ? "grew" : "shrank", lo, hi, nlo, nhi, hi - from, m.adjusted);
+		print_move(t, grow ? "grew" : "shrank", lo, hi, nlo, nhi, remapped, hi - from, m.adjusted);
 		char sym[96] = "?";
 		if (regs)
 			plat_symbolize(regs->rip, sym, sizeof sym);

@@ -115,9 +115,9 @@ static void print_result(struct rt_task *t, struct chain_job *job)
 			t->id, job->frames, sum_ok ? "ok" : "WRONG", job->checks,
 			job->broken ? "BROKEN LINKS FOUND" : "every link intact");
 		kprintf("  stack: %lu grows, %lu shrinks, high water %lu KiB, %lu bytes copied, "
-			"%lu pointers adjusted, %lu us moving\n", t->stats.grows, t->stats.shrinks,
-			t->stats.high_water >> 10, t->stats.bytes_copied, t->stats.pointers_adjusted,
-			t->stats.move_ns / 1000);
+			"%lu remapped,\n  %lu pointers adjusted, %lu us moving\n", t->stats.grows,
+			t->stats.shrinks, t->stats.high_water >> 10, t->stats.bytes_copied,
+			t->stats.bytes_remapped, t->stats.pointers_adjusted, t->stats.move_ns / 1000);
 		kprintf("  result: %s\n", ok ? "ok" : "FAILED");
 	}
 	rt_free(job);

@@ -304,6 +304,18 @@ static struct rt_closure_stats grow_few_with_full_pool(int heap, uint64_t *moves
 	return after;
 }
 
+/* Every move while the FEW closures lived moved exactly the FEW. The
+ * move-stress switch adds moves at any instruction, some before they were
+ * made or after they were freed, which move none: then it is the FEW at
+ * least once (the growth) and never more than the FEW a move. */
+static void expect_few_adjusted(uint64_t adjusted, uint64_t moves)
+{
+	if (!rt_stress_moves)
+		assert_int_equal(adjusted, FEW * moves);
+	else
+		assert_true(adjusted % FEW == 0 && adjusted >= FEW && adjusted <= FEW * moves);
+}
+
 /* 262,144 live closures, FEW of them over locals of a task whose stack
  * grows: those follow the move, the others are untouched. */
 static void test_full_pool_stack_environments_follow_growth(void **state)
@@ -312,7 +324,7 @@ static void test_full_pool_stack_environments_follow_growth(void **state)
 	rt_test_setup();
 	uint64_t moves;
 	struct rt_closure_stats d = grow_few_with_full_pool(1, &moves);
-	assert_int_equal(d.adjusted, FEW * moves); /* every move moved exactly the FEW */
+	expect_few_adjusted(d.adjusted, moves);
 }
 
 /*
@@ -333,7 +345,7 @@ static void test_growth_with_full_pool_visits_only_its_closures(void **state)
 		uint64_t bound = heap ? 4 * FEW + 4 : 4 * FEW + 256;
 		fprintf(stderr, "%s environments: %" PRIu64 " moves visited %" PRIu64 " slots, adjusted %" PRIu64 "\n",
 			heap ? "heap" : "non-heap", moves, d.visited, d.adjusted);
-		assert_int_equal(d.adjusted, FEW * moves);
+		expect_few_adjusted(d.adjusted, moves);
 		if (d.visited > moves * bound)
 			fail_msg("%" PRIu64 " moves visited %" PRIu64 " slots: more than %" PRIu64 " a move",
 				 moves, d.visited, bound);

@@ -362,6 +362,36 @@ static void test_stack_cache_is_bounded_and_reused(void **state)
 	assert_true(g.stack_va_used - va <= 200UL * 2 * (64 << 10));
 }
 
+/* ---- large growths move pages, not bytes, and every pointer still holds ---- */
+
+static struct chain_job big_job;
+
+static uint64_t big_frames_task(uint64_t frames)
+{
+	big_job = (struct chain_job){ .frames = frames, .frame_bytes = 1000, .check_moves = true };
+	return chain_descend(&big_job);
+}
+
+static void test_large_growths_remap_pages(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	/* 2,000 frames of about 1 KiB: 2 MiB, through every size from 4 KiB. */
+	uint64_t v = 0;
+	struct rt_task *t = rt_spawn(big_frames_task, 2000, "big");
+	assert_non_null(t);
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_true(v == chain_expected(2000));
+	assert_int_equal(big_job.broken, 0);
+	assert_true(big_job.checks >= 8);
+	/* Growths from 64 KiB on moved their used pages (about 64 KiB + 128 +
+	 * ... + 1 MiB); the smaller ones copied theirs. */
+	assert_true(t->stats.bytes_remapped >= (1UL << 20));
+	if (!rt_stress_moves) /* stress moves to same-size or smaller stacks copy, whatever their size */
+		assert_true(t->stats.bytes_copied > 0 && t->stats.bytes_copied < (64UL << 10));
+	rt_reap(t);
+}
+
 /* ---- adaptive first stacks: per entry function, bounded, switchable ---- */
 
 static uint64_t first_size_task(uint64_t bytes)
@@ -582,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_stack_cache_is_bounded_and_reused),
 		cmocka_unit_test(test_fault_on_free_never_reuses_addresses),
 		cmocka_unit_test(test_adaptive_first_stack),
+		cmocka_unit_test(test_large_growths_remap_pages),
 		cmocka_unit_test(test_null_dereference_kills_only_the_task),
 		cmocka_unit_test(test_thousand_tasks_grow_and_shrink),
 		cmocka_unit_test(test_trace_logs_moves),
