@@ -393,6 +393,24 @@ RT_DEFERS static void defers_one(uint64_t *x)
 
 static void run_bump(uint64_t **p) { bump(*p); }
 
+/*
+ * The floor under any defer that works by hijacking a return address: a
+ * function that replaces its own return address with a stub that jumps
+ * back to the real one, and does nothing else. Its `ret` goes where the
+ * CPU's return-stack buffer did not predict, every time.
+ */
+uintptr_t hijack_real_return; /* read by hijack_stub */
+void hijack_stub(void);
+__asm__(".text\n.globl hijack_stub\nhijack_stub:\n\tjmp *hijack_real_return(%rip)\n");
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) static void hijacked(uint64_t *x)
+{
+	uintptr_t *ra = (uintptr_t *)__builtin_frame_address(0) + 1;
+	hijack_real_return = *ra;
+	*ra = (uintptr_t)hijack_stub;
+	bump(x);
+}
+
 /* gcc's __attribute__((cleanup)): a call at scope exit, decided at compile time. */
 __attribute__((noinline)) static void cleanup_one(uint64_t *x)
 {
@@ -422,6 +440,7 @@ static void bench_defer(void)
 	emit("defer", "morestack", time_calls(defers_one, CALLS / 4), "ns/call");
 	emit("defer", "c-plain-call", time_calls(plain_call, CALLS), "ns/call");
 	emit("defer", "c-cleanup-attribute", time_calls(cleanup_one, CALLS), "ns/call");
+	emit("defer", "return-hijack-floor", time_calls(hijacked, CALLS), "ns/call");
 }
 
 /* ---- closure: a call through a trampoline, against direct and indirect calls ---- */
@@ -529,13 +548,18 @@ int main(int argc, char **argv)
 	RUN("defer", bench_defer());
 	RUN("closure", bench_closure());
 	RUN("closure_grow", bench_closure_grow());
-	/* The other stack policy, for the figures it changes: every stack at
-	 * fresh addresses and unmapped when done (Go's stackFaultOnFree), and
-	 * every task starting at one page. */
+	/* The other stack policies, for the figures they change: every stack
+	 * at fresh addresses and unmapped when done (Go's stackFaultOnFree),
+	 * every task starting at one page; parked tasks keeping their stacks. */
 	rt_set_stack_fault_on_free(true);
 	rt_stack_adaptive = false;
 	policy = "-fault-on-free";
 	RUN("spawn-fof", emit("spawn", "morestack", bench_spawn(), "ns/spawn"));
 	RUN("short-fof", bench_short_lived());
+	/* And parked tasks keeping their stacks. */
+	rt_set_stack_fault_on_free(false);
+	rt_stack_hibernation = false;
+	policy = "-no-hibernation";
+	RUN("parked-nohib", bench_parked());
 	return 0;
 }

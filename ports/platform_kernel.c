@@ -296,5 +296,8 @@ void kplat_init(void)
 	 * page-table writes, not a system call, and a stale pointer always
 	 * faults with a report (README, "Stack policies", has the figures). */
 	rt_set_stack_fault_on_free(true);
+	/* Parked tasks give their stacks back when nothing can run (a
+	 * hibernated task's image takes 256 bytes or a few times that). */
+	rt_stack_hibernation = true;
 	trap_set_fault_hook(task_fault);
 }

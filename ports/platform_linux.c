@@ -522,6 +522,7 @@ void host_init(void)
 		sigaltstack(&ss, NULL);
 		load_symbols();
 		rt_stack_adaptive = true; /* first stacks as large as recent tasks of the same function needed */
+		rt_stack_hibernation = true; /* parked tasks give their stacks back when nothing can run */
 	}
 	/* Faults and ticks never interrupt each other: both move stacks. */
 	struct sigaction sa;
@@ -539,11 +540,15 @@ void host_init(void)
 	rt_init();
 	/* The Linux port reuses stacks (the runtime's cache): spawning and
 	 * growing then make no system call. MORESTACK_STACK_FAULT_ON_FREE=1
-	 * unmaps them instead, never reusing their addresses; and
-	 * MORESTACK_STACK_ADAPTIVE=0 starts every task at one page. */
+	 * unmaps them instead, never reusing their addresses;
+	 * MORESTACK_STACK_ADAPTIVE=0 starts every task at one page; and
+	 * MORESTACK_HIBERNATION=0 keeps parked tasks' stacks. */
 	const char *fof = getenv("MORESTACK_STACK_FAULT_ON_FREE");
 	if (fof && *fof)
 		rt_set_stack_fault_on_free(strcmp(fof, "0") != 0);
+	const char *hib = getenv("MORESTACK_HIBERNATION");
+	if (hib && *hib)
+		rt_stack_hibernation = strcmp(hib, "0") != 0;
 	const char *adaptive = getenv("MORESTACK_STACK_ADAPTIVE");
 	if (adaptive && *adaptive)
 		rt_stack_adaptive = strcmp(adaptive, "0") != 0;

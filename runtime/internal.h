@@ -90,7 +90,15 @@ bool rt_stack_print_where(uintptr_t addr, bool blame);
 bool rt_stack_was_tasks(uintptr_t addr, uint64_t id);
 extern uint64_t rt_stack_committed;
 
-/* ---- stackmove.c: moving a stack (Go's copystack) ---- */
+/* The image area for hibernated tasks (stack.c). */
+#define RT_IMAGE_ALIGN 256UL
+#define RT_IMAGE_MAX (4UL << 10)
+uintptr_t rt_image_alloc(size_t bytes);
+void rt_image_free(uintptr_t img, size_t bytes);
+
+/* ---- stackmove.c: moving a stack (Go's copystack), hibernating a parked task ---- */
+bool rt_stack_hibernate(struct rt_task *t);
+bool rt_stack_wake(struct rt_task *t);
 bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, struct rt_regs *regs,
 		   bool grow);
 

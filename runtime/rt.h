@@ -53,6 +53,7 @@ struct rt_stack_stats {
 	uint64_t grows, shrinks;
 	uint64_t bytes_copied;
 	uint64_t bytes_remapped;   /* used bytes moved by moving their pages, not copied */
+	uint64_t hibernations;     /* times it gave its stack back while parked */
 	uint64_t pointers_adjusted;
 	uint64_t move_ns;          /* time spent moving, grows and shrinks */
 	uint64_t high_water;       /* most bytes ever used: see rt_stack_high_water */
@@ -66,6 +67,9 @@ struct rt_task {
 	struct rt_context ctx;     /* while not running: where and how it continues */
 	uintptr_t stack_lo, stack_hi; /* the mapped stack; the guard is below stack_lo */
 	uintptr_t stack_dirty;     /* its lowest written word when last measured (rt_stack_high_water) */
+	uintptr_t image;           /* hibernated (no stack, stack_lo 0): where its used bytes are */
+	uint64_t image_bytes;      /*   the image's size */
+	uint64_t image_stack_size; /*   the stack it gets back when it wakes */
 	rt_func fn;
 	uint64_t arg;
 	const char *name;
@@ -122,6 +126,16 @@ extern bool rt_stack_fault_on_free;
  * starts at RT_STACK_MIN. Each platform sets its default (README).
  */
 extern bool rt_stack_adaptive;
+/*
+ * Hibernation: when no task can run (rt_run, rt_join from outside tasks
+ * return to their caller), every parked task that uses at most 4 KiB of
+ * its stack gives the stack back and keeps only its used bytes, rounded
+ * up to 256, in an image; it gets a stack again, of the size it had, when
+ * it is next run. rt_hibernate_parked does the same at once (from a task
+ * too). Each platform sets its default (README).
+ */
+extern bool rt_stack_hibernation;
+uint64_t rt_hibernate_parked(void); /* returns how many tasks hibernated */
 void rt_set_stack_fault_on_free(bool on);
 struct rt_global_stats {
 	uint64_t tasks_spawned, tasks_live;
@@ -129,6 +143,8 @@ struct rt_global_stats {
 	uint64_t stack_va_used;          /* stack address space handed out so far */
 	uint64_t stack_bytes_cached;     /* mapped, zeroed stacks kept for reuse */
 	uint64_t stacks_cached;          /* how many */
+	uint64_t image_bytes_used;       /* hibernated tasks' images */
+	uint64_t image_bytes_mapped;     /* the image area (64 KiB chunks) */
 	uint64_t stack_cache_hits;       /* stacks taken from the cache */
 	uint64_t stack_cache_misses;     /* stacks of a cached size that had to be mapped */
 	uint64_t stale_ranges;           /* moved-out ranges remembered for reports */

@@ -324,6 +324,57 @@ void rt_stack_learn(rt_func fn, uint64_t high_water)
 		s->average = (3 * s->average + high_water) / 4;
 }
 
+/*
+ * The image area, where hibernated tasks keep their used bytes
+ * (stackmove.c, rt_stack_hibernate): blocks of a multiple of
+ * RT_IMAGE_ALIGN bytes, up to RT_IMAGE_MAX, carved from 64 KiB chunks of
+ * the stack region (inside the windows, like every stack: the words of an
+ * image are scanned and adjusted like a stack's), one free list per size.
+ *
+ *   chunk: [img][img][img]......[bump ->      free      ]
+ *   free[k]: blocks of (k+1) * 256 bytes, linked through their first word
+ */
+#define IMAGE_CHUNK (64UL << 10)
+#define IMAGE_CLASSES (RT_IMAGE_MAX / RT_IMAGE_ALIGN)
+static uintptr_t image_free[IMAGE_CLASSES];
+static uintptr_t image_bump, image_end;
+static uint64_t image_bytes_used, image_bytes_mapped;
+
+uintptr_t rt_image_alloc(size_t bytes)
+{
+	if (!bytes || bytes > RT_IMAGE_MAX || bytes % RT_IMAGE_ALIGN)
+		return 0;
+	size_t k = bytes / RT_IMAGE_ALIGN - 1;
+	uintptr_t img = image_free[k];
+	if (img) {
+		image_free[k] = *(uintptr_t *)img;
+		*(uintptr_t *)img = 0;
+	} else {
+		if (image_end - image_bump < bytes) {
+			uintptr_t chunk = rt_stack_va_alloc(IMAGE_CHUNK);
+			if (!chunk || plat_commit(chunk, IMAGE_CHUNK) != 0)
+				return 0;
+			image_bump = chunk; /* what was left of the last chunk is not used */
+			image_end = chunk + IMAGE_CHUNK;
+			image_bytes_mapped += IMAGE_CHUNK;
+		}
+		img = image_bump;
+		image_bump += bytes;
+	}
+	image_bytes_used += bytes;
+	return img;
+}
+
+/* Clears the block (images hold stale stack words otherwise) and keeps it for reuse. */
+void rt_image_free(uintptr_t img, size_t bytes)
+{
+	size_t k = bytes / RT_IMAGE_ALIGN - 1;
+	memset((void *)img, 0, bytes);
+	*(uintptr_t *)img = image_free[k];
+	image_free[k] = img;
+	image_bytes_used -= bytes;
+}
+
 /* Gives task t a stack of size bytes. Returns false if out of memory or addresses. */
 bool rt_stack_alloc(struct rt_task *t, size_t size)
 {
@@ -354,6 +405,10 @@ uint64_t rt_stack_high_water(struct rt_task *t)
 /* Gives back the stack of a finished task (rt_stack_put). */
 void rt_stack_free(struct rt_task *t)
 {
+	if (t->image) { /* it died hibernated */
+		rt_image_free(t->image, t->image_bytes);
+		t->image = 0;
+	}
 	if (!t->stack_lo)
 		return;
 	rt_stack_high_water(t); /* sets t->stack_dirty */
@@ -470,6 +525,8 @@ void rt_get_stats(struct rt_global_stats *s)
 	s->stack_va_used = region_next - region_lo;
 	s->stale_ranges = retired_count < RETIRED_MAX ? retired_count : RETIRED_MAX;
 	s->stack_bytes_cached = stack_cache_bytes;
+	s->image_bytes_used = image_bytes_used;
+	s->image_bytes_mapped = image_bytes_mapped;
 	s->stacks_cached = 0;
 	for (int c = 0; c < STACK_CACHE_CLASSES; c++)
 		s->stacks_cached += stack_cache_n[c];

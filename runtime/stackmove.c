@@ -178,6 +178,86 @@ static void print_move(struct rt_task *t, const char *verb, uintptr_t lo, uintpt
 		 remapped ? "remapped" : "copied", bytes, adjusted);
 }
 
+/* Every adjust step but the stack's own words, for a task that is not running. */
+static void adjust_records(struct rt_task *t, struct move *m)
+{
+	adjust_context(&t->ctx, m);
+	adjust_waiting(t, m);
+	adjust_defers(t, m);
+	adjust_panics(t, m);
+	adjust_closures(m);
+}
+
+/*
+ * Hibernation: a parked task's used bytes leave its stack for an image
+ * (stack.c's image area), its stack goes back, and it takes no more than
+ * its image while it sleeps. Waking moves them back into a stack of the
+ * size it had. Both are moves like any other: the task is not running
+ * (task.c's invariant 1), and every word that points into the range it
+ * leaves is adjusted, in the bytes and in its records.
+ *
+ *   stack   lo |    free    |  used  | hi       (hi: 64 KiB aligned)
+ *                            '--------'
+ *   image             img |  used  | img_hi    (img_hi: 256-byte aligned;
+ *                                               a move changes a word by a
+ *                                               multiple of 256 here)
+ *
+ * Returns false, changing nothing, if the used part is too large for an
+ * image or no image memory is left. On the runtime or host stack.
+ */
+bool rt_stack_hibernate(struct rt_task *t)
+{
+	uintptr_t lo = t->stack_lo, hi = t->stack_hi, from = t->ctx.rsp & ~7UL;
+	if (!lo || from < lo || from > hi || t->state != RT_PARKED)
+		return false;
+	size_t bytes = (hi - from + RT_IMAGE_ALIGN - 1) & ~(RT_IMAGE_ALIGN - 1);
+	uintptr_t img = rt_image_alloc(bytes);
+	if (!img)
+		return false;
+	uintptr_t dirty = rt_stack_lowest_written(lo, hi);
+	if (hi - dirty > t->stats.high_water)
+		t->stats.high_water = hi - dirty;
+	struct move m = { lo - RT_STACK_GUARD, hi, (intptr_t)(img + bytes - hi), 0 };
+	copy_stack(from, hi, &m);
+	adjust_records(t, &m);
+	t->image = img;
+	t->image_bytes = bytes;
+	t->image_stack_size = hi - lo;
+	t->stack_lo = t->stack_hi = 0;
+	rt_stack_put(lo, hi - lo, dirty);
+	rt_stack_retire(t, lo, hi, img, img + bytes, false);
+	t->stats.hibernations++;
+	t->stats.pointers_adjusted += m.adjusted;
+	if (rt_trace_moves)
+		rt_print("stack: task %lu hibernated [%#lx, %#lx) -> image [%#lx, %#lx), %lu bytes, "
+			 "adjusted %lu words\n", t->id, lo, hi, img, img + bytes, hi - from, m.adjusted);
+	return true;
+}
+
+/* Gives a hibernated task a stack again (before it runs). False if out of memory. */
+bool rt_stack_wake(struct rt_task *t)
+{
+	size_t size = t->image_stack_size;
+	uintptr_t img = t->image, img_hi = img + t->image_bytes, from = t->ctx.rsp & ~7UL;
+	uintptr_t nlo = rt_stack_get(size);
+	if (!nlo)
+		return false;
+	uintptr_t nhi = nlo + size;
+	struct move m = { img, img_hi, (intptr_t)(nhi - img_hi), 0 };
+	copy_stack(from, img_hi, &m);
+	adjust_records(t, &m);
+	t->stack_lo = nlo;
+	t->stack_hi = nhi;
+	rt_image_free(img, t->image_bytes);
+	t->image = 0;
+	t->image_bytes = 0;
+	t->stats.pointers_adjusted += m.adjusted;
+	if (rt_trace_moves)
+		rt_print("stack: task %lu woke: image [%#lx, %#lx) -> [%#lx, %#lx), adjusted %lu words\n",
+			 t->id, img, img_hi, nlo, nhi, m.adjusted);
+	return true;
+}
+
 /*
  * Moves t's stack to a fresh one of new_size bytes. used_from is the lowest
  * address in use (the faulting %rsp less the red zone, or the saved %rsp);

@@ -152,6 +152,21 @@ static void enter(struct rt_task *next)
 	rt_defer_frames = next->defer_frames;
 }
 
+static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t value);
+
+/* The next runnable task, with a stack: a hibernated one wakes first
+ * (rt_stack_wake); one that cannot, out of memory, dies, as a task that
+ * cannot grow does. On the runtime stack or in the host context. */
+static struct rt_task *runq_next(void)
+{
+	struct rt_task *t;
+	while ((t = runq_pop()) && t->image && !rt_stack_wake(t)) {
+		ksnprintf(t->kill_reason, sizeof t->kill_reason, "out of memory for its stack as it woke");
+		finish_task(t, RT_EXIT_KILLED, 0);
+	}
+	return t;
+}
+
 /* Continues the next runnable task, or the host context if none is (or
  * the task the host joins is done). On the runtime stack. */
 static _Noreturn void schedule(void)
@@ -159,7 +174,7 @@ static _Noreturn void schedule(void)
 	struct rt_cpu *c = this_cpu();
 	struct rt_task *next = NULL;
 	if (!c->host_waits_for || c->host_waits_for->state != RT_DONE)
-		next = runq_pop();
+		next = runq_next();
 	if (!next) {
 		c->current = NULL;
 		rt_defer_frames = c->host_defers;
@@ -400,18 +415,43 @@ static bool join_commit(struct rt_task *self, void *arg)
 	return true;
 }
 
+/* Hibernates every parked task that has a stack and uses little of it. */
+static uint64_t hibernate_parked(void *unused)
+{
+	(void)unused;
+	uint64_t n = 0;
+	for (struct rt_task *t = sched.all; t; t = t->all_next)
+		if (t->state == RT_PARKED && t->stack_lo && t->stack_hi - t->ctx.rsp <= RT_IMAGE_MAX)
+			n += rt_stack_hibernate(t);
+	return n;
+}
+
+bool rt_stack_hibernation;
+
+uint64_t rt_hibernate_parked(void)
+{
+	return rt_systemstack(hibernate_parked, NULL);
+}
+
 /* The host context runs tasks until t is done or nothing can run. */
 static void host_run(struct rt_task *t)
 {
 	struct rt_cpu *c = this_cpu();
 	c->host_waits_for = t;
+	bool ran = false;
 	while (!(t && t->state == RT_DONE) && sched.runq_head) {
-		struct rt_task *next = runq_pop();
+		struct rt_task *next = runq_next();
+		if (!next)
+			break;
 		c->host_defers = rt_defer_frames;
 		enter(next);
 		rt_context_switch(&c->host, &next->ctx);
+		ran = true;
 	}
 	c->host_waits_for = NULL;
+	/* Tasks ran and now none can: those left parked may sleep long. */
+	if (ran && !sched.runq_head && rt_stack_hibernation)
+		hibernate_parked(NULL);
 }
 
 /*

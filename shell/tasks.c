@@ -181,8 +181,12 @@ void cmd_spawn(int argc, char **argv)
 		print_result(t, job);
 		return;
 	}
-	kprintf("task %lu parked %lu frames deep on a %lu KiB stack; 'resume %lu' lets it finish\n",
-		t->id, job->frames, (t->stack_hi - t->stack_lo) >> 10, t->id);
+	if (t->image)
+		kprintf("task %lu parked %lu frames deep and hibernated: %lu bytes in an image, no stack; "
+			"'resume %lu' lets it finish\n", t->id, job->frames, t->image_bytes, t->id);
+	else
+		kprintf("task %lu parked %lu frames deep on a %lu KiB stack; 'resume %lu' lets it finish\n",
+			t->id, job->frames, (t->stack_hi - t->stack_lo) >> 10, t->id);
 }
 
 static struct rt_task *task_arg(const char *cmd, int argc, char **argv)
@@ -233,7 +237,8 @@ void cmd_tasks(int argc, char **argv)
 		uint64_t used = t->state == RT_DONE || !size ? 0 : t->stack_hi - t->ctx.rsp;
 		uint64_t high = t->state == RT_RUNNING ? t->stats.high_water : rt_stack_high_water(t);
 		kprintf("%4lu %-8s %-9s %10lu %9lu %9lu %5lu %7lu %10lu %9lu\n", t->id, t->name,
-			state_name(t->state), size >> 10, used >> 10, high >> 10, t->stats.grows,
+			t->image ? "asleep" : state_name(t->state), size >> 10, used >> 10, high >> 10,
+			t->stats.grows,
 			t->stats.shrinks, t->stats.bytes_copied >> 10, t->stats.move_ns / 1000);
 	}
 	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu KiB cached\n",
@@ -241,6 +246,8 @@ void cmd_tasks(int argc, char **argv)
 	kprintf("stacks: %lu MiB of address space used (%s), %lu physical pages pooled\n",
 		g.stack_va_used >> 20, rt_stack_fault_on_free ? "never reused" : "reused",
 		kplat_pool_pages());
+	kprintf("hibernation: %s; images of parked tasks: %lu bytes, in %lu KiB of image area\n",
+		rt_stack_hibernation ? "on" : "off", g.image_bytes_used, g.image_bytes_mapped >> 10);
 	kprintf("heap: %lu objects, %lu bytes live, %lu pages held; of the objects, %lu are defer "
 		"records cached for reuse\n", h.objects_live, h.bytes_live, h.pages_held,
 		rt_defer_cached());
@@ -251,6 +258,13 @@ void cmd_stack(int argc, char **argv)
 	struct rt_task *t = task_arg("stack", argc, argv);
 	if (!t)
 		return;
+	if (t->image) {
+		kprintf("task %lu (%s), asleep: no stack; its %lu bytes in use wait in the image "
+			"[%#lx, %#lx),\n  and it gets a %lu KiB stack back when it runs\n", t->id, t->name,
+			t->image + t->image_bytes - t->ctx.rsp, t->image, t->image + t->image_bytes,
+			t->image_stack_size >> 10);
+		return;
+	}
 	if (t->state == RT_DONE || !t->stack_lo) {
 		kprintf("stack: task %lu has finished; its stack is gone\n", t->id);
 		return;

@@ -90,8 +90,20 @@ static struct {
 	uint64_t exchanges;        /* how many requests the hub must answer */
 	uint64_t pool_sent, pool_received; /* sums of the pool values' checks */
 	uint64_t values, frames, children, hub_bad;
+	bool hibernate;            /* this seed's yields first put the parked tasks to sleep */
+	uint64_t hibernated;       /* how many went to sleep so */
 	char first_error[160];
 } F;
+
+/* A yield; in half the seeds, every parked task hibernates first (its
+ * stack goes, its used bytes wait in an image, it wakes when readied):
+ * the workload's checks must not see it. */
+static void yield(void)
+{
+	if (F.hibernate)
+		F.hibernated += rt_hibernate_parked();
+	rt_yield();
+}
 
 static void fail(uint64_t *counter, const char *what, uint64_t a, uint64_t b)
 {
@@ -157,7 +169,7 @@ __attribute__((noinline)) static uint64_t recurse(struct worker *w, struct frame
 	uint64_t below;
 	if (depth == target) {
 		switch (at_bottom) {
-		case AT_BOTTOM_YIELD: rt_yield(); break;
+		case AT_BOTTOM_YIELD: yield(); break;
 		case AT_BOTTOM_EXCHANGE: exchange(w, acc); break;
 		case AT_BOTTOM_POOL: pool_pass(w); break;
 		default: break;
@@ -315,7 +327,7 @@ static uint64_t worker_main(uint64_t arg)
 			acc = mix(acc ^ sum); /* acc after the call: an exchange at the bottom changed it */
 			break;
 		}
-		case OP_YIELD: rt_yield(); break;
+		case OP_YIELD: yield(); break;
 		case OP_EXCHANGE: exchange(w, &acc); break;
 		case OP_POOL: pool_pass(w); break;
 		case OP_SPAWN:
@@ -433,6 +445,7 @@ int stackfuzz_run(uint64_t seed, const struct stackfuzz_opts *opts, void (*run_t
 	F.nworkers = opts && opts->workers ? opts->workers : 4 + rnd_below(&r, 13);
 	F.max_depth = opts && opts->max_depth ? opts->max_depth : 400;
 	F.ops = opts && opts->ops ? opts->ops : 24;
+	F.hibernate = mix(seed ^ 0x41be7) & 1; /* not from r: the workload's draws stay as they were */
 	F.req = rt_chan_make(sizeof(struct msg), 0);
 	F.pool = rt_chan_make(sizeof(struct msg), 1 + rnd_below(&r, 4));
 	F.reply = rt_alloc(F.nworkers * sizeof *F.reply);
@@ -492,6 +505,7 @@ int stackfuzz_run(uint64_t seed, const struct stackfuzz_opts *opts, void (*run_t
 	}
 	res->values = F.values;
 	res->frames = F.frames;
+	res->hibernated = F.hibernated;
 	rt_free(expect);
 	if (!res->deadlocked)
 		cleanup(); /* a blocked task may still refer to the channels */
@@ -514,4 +528,5 @@ void stackfuzz_add(struct stackfuzz_totals *t, const struct stackfuzz_result *re
 	t->moves += res->moves;
 	t->values += res->values;
 	t->frames += res->frames;
+	t->hibernated += res->hibernated;
 }

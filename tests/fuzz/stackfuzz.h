@@ -6,7 +6,8 @@
  * One seed decides everything: how many tasks, and for each task a list of
  * operations (recurse to a random depth with random alloca pads, yield,
  * an exchange with a hub task over one unbuffered channel, a pass through
- * a small buffered channel, spawn and join a child). Every task checks its
+ * a small buffered channel, spawn and join a child; in half the seeds,
+ * each yield first puts every parked task to sleep, rt_hibernate_parked). Every task checks its
  * own frames and every value it receives against what the seed says it
  * must be (the model), and returns a checksum the model predicts.
  */
@@ -23,12 +24,13 @@ struct stackfuzz_result {
 	uint64_t values;       /* channel values checked */
 	uint64_t frames;       /* frames checked */
 	uint64_t leaked_bytes; /* stack bytes still committed after the run */
+	uint64_t hibernated;   /* parked tasks put to sleep and woken (half the seeds) */
 	char first_error[160]; /* what the first failure was */
 };
 
 /* Sums over many seeds (stackfuzz_add), for the summary lines. */
 struct stackfuzz_totals {
-	uint64_t seeds, failed, killed, corrupted, deadlocked, moves, values, frames;
+	uint64_t seeds, failed, killed, corrupted, deadlocked, moves, values, frames, hibernated;
 };
 
 /* Adds one seed's result (rc: what stackfuzz_run returned) to t. */

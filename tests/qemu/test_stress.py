@@ -15,12 +15,13 @@ MASKS = [
     (r"\b0xffff[0-9a-f]{12}\b", "0xADDR"),                   # stack, heap, closure addresses
     (r"\b(task|goroutine) \d+", r"\1 N"),
     (r"\b\d+ (us|ms)\b", r"N \1"),
-    (r"\b\d+ (grows|shrinks|bytes copied|pointers adjusted)\b", r"N \1"),
+    (r"\b\d+ (grows|shrinks|bytes copied|remapped|pointers adjusted)\b", r"N \1"),
     (r"\(\d+ moves\)", "(N moves)"),
     (r"\bchain checked \d+ times\b", "chain checked N times"),     # grow: once per move
     (r"\bhigh water \d+ KiB\b", "high water N KiB"),  # recorded by faults, fewer under stress
     (r"\bmoved by (growth|shrink) \(move \d+\)", "moved by MOVE (move N)"),  # which move came first
     (r"\b\d+ pages still taken\b", "N pages still taken"),          # churn: page tables, spans
+    (r"\b-?\d+ more in cached stacks\b", "N more in cached stacks"),
     (r"\b\d+ segment allocations\b", "N segment allocations"),        # hotsplit: a bigger stack
     (r"\b\d+ stack growths? \(4 -> \d+ KiB\)", "N stack growths (4 -> N KiB)"),  # never crosses
     (r"(stack: \[0xADDR, 0xADDR\)) \d+ KiB", r"\1 N KiB"),      # swap: stress may have shrunk it

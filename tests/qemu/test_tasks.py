@@ -208,3 +208,22 @@ def test_closure_pool_exhaustion_and_reuse(m):
               "reuses its trampoline", out)
     expect_in("0 pages writable and executable", out)
     expect_in("closures: ok", out)
+
+
+def test_a_parked_task_hibernates_and_resumes_intact(m):
+    # Parked with little of its stack in use, it gives the stack back when
+    # nothing can run, and keeps only an image of what it uses.
+    out = m.cmd("spawn 20")
+    tid, image = expect_re(r"task (\d+) parked 20 frames deep and hibernated: (\d+) bytes in an "
+                           r"image, no stack", out).groups()
+    expect(0 < int(image) <= 4096 and int(image) % 256 == 0, "an image of %s bytes" % image)
+    out = m.cmd("tasks")
+    expect_re(r"^\s*%s parked\s+asleep\s+0\s+0 " % tid, out)
+    expect_re(r"hibernation: on; images of parked tasks: %s bytes" % image, out)
+    expect_re(r"task %s \(parked\), asleep: no stack; its \d+ bytes in use wait in the image" % tid,
+              m.cmd("stack %s" % tid))
+    out = m.cmd("resume %s" % tid)
+    expect_re(r"task %s: 20 frames deep and back: checksum ok, chain checked \d+ times, "
+              r"every link intact" % tid, out)
+    expect_in("result: ok", out)
+    expect_in("images of parked tasks: 0 bytes", m.cmd("tasks"))

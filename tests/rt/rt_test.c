@@ -48,6 +48,10 @@ void rt_test_setup(void)
 	/* Tests count growths from a one-page first stack; test_stack.c tests
 	 * the adaptive first stack on its own. */
 	rt_stack_adaptive = false;
+	/* Tests that keep a pointer to a parked task's local (fork, the
+	 * neighbour-stack tests) expect a parked task to stay where it is;
+	 * hibernation is tested in test_stack.c and by the fuzzer. */
+	rt_stack_hibernation = false;
 	host_console = capture;
 	console_reset();
 	rt_stack_limit = RT_STACK_LIMIT_DEFAULT;

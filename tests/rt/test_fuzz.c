@@ -43,12 +43,12 @@ static uint64_t run_seeds(uint64_t base, uint64_t n, const struct stackfuzz_opts
 	rt_stress_counts(sc);
 	fprintf(stderr, "fuzz %s: seeds %llu..%llu: %llu of %llu failed; killed %llu, corrupted %llu, "
 		"deadlocked %llu; %llu stack moves (move-stress so far: %llu larger, %llu same size, %llu smaller), "
-		"%llu values and %llu frames checked\n",
+		"%llu values and %llu frames checked; %llu tasks hibernated and woke\n",
 		label, (unsigned long long)base, (unsigned long long)(base + n - 1), (unsigned long long)tot.failed,
 		(unsigned long long)n, (unsigned long long)tot.killed, (unsigned long long)tot.corrupted,
 		(unsigned long long)tot.deadlocked, (unsigned long long)tot.moves, (unsigned long long)sc[0],
 		(unsigned long long)sc[1], (unsigned long long)sc[2], (unsigned long long)tot.values,
-		(unsigned long long)tot.frames);
+		(unsigned long long)tot.frames, (unsigned long long)tot.hibernated);
 	return tot.failed;
 }
 

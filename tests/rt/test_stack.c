@@ -6,6 +6,8 @@
 #include "rt_test.h"
 
 #include "chan.h"
+#include "closure.h"
+#include "defer.h"
 #include "twins.h"
 
 /* ---- 1,000,000 frames, each pointing at its caller's locals ---- */
@@ -392,6 +394,162 @@ static void test_large_growths_remap_pages(void **state)
 	rt_reap(t);
 }
 
+/* ---- hibernation: parked tasks give their stacks back, and wake intact ---- */
+
+enum { HIB_N = 1000, HIB_FRAMES = 12 };
+static struct chain_job hib_jobs[HIB_N];
+static struct rt_chan *hib_chan;
+static uint64_t hib_got_sum;
+
+/* A chain of 12 linked frames, parked at the bottom; then a receive,
+ * parked with its element in this stack. */
+static uint64_t hib_task(uint64_t i)
+{
+	hib_jobs[i] = (struct chain_job){ .frames = HIB_FRAMES, .park = true, .check_moves = true };
+	uint64_t v = chain_descend(&hib_jobs[i]);
+	uint64_t got = 0;
+	if (!rt_chan_recv(hib_chan, &got))
+		return 0;
+	hib_got_sum += got;
+	return v;
+}
+
+static uint64_t count_hibernated(struct rt_task **ts, int n, uint64_t *image_bytes)
+{
+	uint64_t h = 0;
+	*image_bytes = 0;
+	for (int i = 0; i < n; i++)
+		if (ts[i]->image) {
+			assert_true(ts[i]->stack_lo == 0 && ts[i]->state == RT_PARKED);
+			h++;
+			*image_bytes += ts[i]->image_bytes;
+		}
+	return h;
+}
+
+static void test_parked_tasks_hibernate_and_wake_intact(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	rt_stack_hibernation = true;
+	static struct rt_task *ts[HIB_N];
+	struct rt_global_stats g0, g1;
+	uint64_t img;
+	hib_chan = rt_chan_make(sizeof(uint64_t), HIB_N);
+	hib_got_sum = 0;
+	rt_get_stats(&g0);
+	for (int i = 0; i < HIB_N; i++)
+		ts[i] = rt_spawn(hib_task, (uint64_t)i, "sleeper");
+	rt_run(); /* all park at the bottom of their chains; then nothing can run: they hibernate */
+	assert_int_equal(count_hibernated(ts, HIB_N, &img), HIB_N);
+	rt_get_stats(&g1);
+	assert_true(g1.stack_bytes_committed == g0.stack_bytes_committed); /* no stack held */
+	assert_true(img <= HIB_N * 1024UL && g1.image_bytes_used - g0.image_bytes_used == img);
+	for (int i = 0; i < HIB_N; i++)
+		rt_ready(ts[i]);
+	rt_run(); /* they wake, unwind, check their chains, park in the receive, hibernate again */
+	assert_int_equal(count_hibernated(ts, HIB_N, &img), HIB_N);
+	uint64_t want = 0;
+	for (uint64_t i = 0; i < HIB_N; i++) { /* each value lands in a sleeping receiver's image */
+		uint64_t v = 0x1000 + i * 7;
+		rt_chan_send(hib_chan, &v);
+		want += v;
+	}
+	rt_run();
+	for (int i = 0; i < HIB_N; i++) {
+		uint64_t v = 0;
+		assert_int_equal(rt_join(ts[i], &v), RT_EXIT_RETURNED);
+		assert_true(v == chain_expected(HIB_FRAMES));
+		assert_int_equal(hib_jobs[i].broken, 0);
+		assert_true(ts[i]->stats.hibernations == 2);
+		rt_reap(ts[i]);
+	}
+	assert_true(hib_got_sum == want);
+	rt_get_stats(&g1);
+	assert_true(g1.image_bytes_used == g0.image_bytes_used); /* every image given back */
+	rt_chan_free(hib_chan);
+}
+
+/* Defer records and closures over a sleeping task's locals follow it. */
+RT_CLOSURE_CODE(hib_read_env, uint64_t);
+uint64_t hib_read_env_body(void *env) { return *(volatile uint64_t *)env; }
+
+static uint64_t hib_deferred_saw;
+static void hib_note(uint64_t *p) { hib_deferred_saw = *p; }
+
+RT_DEFERS static uint64_t hib_defer_fn(uint64_t unused)
+{
+	(void)unused;
+	uint64_t local = 5;
+	uint64_t (*f)(void) = rt_closure_new(hib_read_env, &local);
+	if (!f || rt_defer((void *)hib_note, 1, (uint64_t)&local) != 0)
+		RT_RETURN(0);
+	rt_park();
+	local++;
+	uint64_t seen = f();
+	rt_closure_free((void *)f);
+	RT_RETURN(seen);
+}
+
+static void test_hibernation_keeps_defers_and_closures(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	rt_stack_hibernation = true;
+	hib_deferred_saw = 0;
+	struct rt_task *t = rt_spawn(hib_defer_fn, 0, "deferring");
+	rt_run();
+	assert_true(t->image != 0); /* asleep with a deferred call and a closure over its stack */
+	rt_ready(t);
+	uint64_t v = 0;
+	assert_int_equal(rt_join(t, &v), RT_EXIT_RETURNED);
+	assert_int_equal(v, 6);
+	assert_int_equal(hib_deferred_saw, 6);
+	rt_reap(t);
+}
+
+/* From a task, rt_hibernate_parked puts the others to sleep at once; off, nothing sleeps. */
+static uint64_t hib_caller(uint64_t n)
+{
+	rt_yield(); /* the others park first */
+	return rt_hibernate_parked() + 0 * n;
+}
+
+static uint64_t hib_parker(uint64_t x)
+{
+	rt_park();
+	return x;
+}
+
+static void test_hibernate_from_a_task_and_off(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	struct rt_task *p[3];
+	for (int i = 0; i < 3; i++)
+		p[i] = rt_spawn(hib_parker, (uint64_t)i, "parker");
+	struct rt_task *c = rt_spawn(hib_caller, 0, "caller");
+	uint64_t n = 0;
+	assert_int_equal(rt_join(c, &n), RT_EXIT_RETURNED); /* hibernation off: only the call sleeps them */
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_true(p[i]->image != 0);
+		rt_ready(p[i]);
+		uint64_t v = 99;
+		assert_int_equal(rt_join(p[i], &v), RT_EXIT_RETURNED);
+		assert_int_equal(v, (uint64_t)i);
+		rt_reap(p[i]);
+	}
+	rt_reap(c);
+	/* Off, an idle scheduler leaves parked tasks their stacks. */
+	struct rt_task *q = rt_spawn(hib_parker, 42, "parker");
+	rt_run();
+	assert_true(q->image == 0 && q->stack_lo != 0);
+	rt_ready(q);
+	rt_join(q, NULL);
+	rt_reap(q);
+}
+
 /* ---- adaptive first stacks: per entry function, bounded, switchable ---- */
 
 static uint64_t first_size_task(uint64_t bytes)
@@ -613,6 +771,9 @@ int main(void)
 		cmocka_unit_test(test_fault_on_free_never_reuses_addresses),
 		cmocka_unit_test(test_adaptive_first_stack),
 		cmocka_unit_test(test_large_growths_remap_pages),
+		cmocka_unit_test(test_parked_tasks_hibernate_and_wake_intact),
+		cmocka_unit_test(test_hibernation_keeps_defers_and_closures),
+		cmocka_unit_test(test_hibernate_from_a_task_and_off),
 		cmocka_unit_test(test_null_dereference_kills_only_the_task),
 		cmocka_unit_test(test_thousand_tasks_grow_and_shrink),
 		cmocka_unit_test(test_trace_logs_moves),
