@@ -224,6 +224,14 @@ void cmd_bench(int argc, char **argv)
 		bench_short_lived();
 	}
 	rt_set_stack_fault_on_free(fault_on_free);
+	/* Short-lived tasks with adaptive first stacks (off on bare metal, where
+	 * the demos show growth from one page): the first batch teaches the
+	 * size, the rest start there. */
+	bool adaptive = rt_stack_adaptive;
+	rt_stack_adaptive = true;
+	bench_impl = "morestack-qemu-adaptive";
+	bench_short_lived();
+	rt_stack_adaptive = adaptive;
 	bench_impl = "morestack-qemu";
 	bench_parked();
 	if (flags & 0x200)
