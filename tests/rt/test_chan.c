@@ -251,7 +251,7 @@ static void test_many_producers_one_consumer(void **state)
 	rt_chan_free(pc_chan);
 }
 
-/* ---- Go's semantics the old runtime missed (issue 9, class 9) ---- */
+/* ---- Go's semantics the old runtime missed ---- */
 
 static struct rt_task *joined;
 

@@ -264,7 +264,7 @@ static void test_deferred_calls_may_yield_and_defer(void **state)
 	rt_reap(b);
 }
 
-/* ---- results in every register the ABI returns them in (issue 9, part 5) ---- */
+/* ---- results in every register the ABI returns them in ---- */
 
 static volatile double fp_sink;
 static volatile long double ld_sink;
@@ -421,7 +421,7 @@ static void test_floating_point_results_survive_deferred_calls(void **state)
 	}
 }
 
-/* ---- alloca and VLA memory made after rt_defer (issue 9, part 6) ---- */
+/* ---- alloca and VLA memory made after rt_defer ---- */
 
 struct area {
 	unsigned char *p;
@@ -527,7 +527,7 @@ static void test_a_return_without_rt_return_stops_the_task(void **state)
 	rt_reap(t);
 }
 
-/* ---- out of memory: a fatal error for the task, never a lost deferred call (issue 9) ---- */
+/* ---- out of memory: a fatal error for the task, never a lost deferred call ---- */
 
 /* Runs body in a child process whose address space may grow only `extra`
  * bytes more; returns its exit status (128 + signal if it died of one). */
@@ -630,7 +630,7 @@ static void test_out_of_memory_in_defer_kills_the_task(void **state)
 		fail_msg("a frame record with no memory: child exit %d (see oom_at_the_first_record)", st);
 }
 
-/* ---- rt_defer_run_all: Goexit's half (issue 9) ---- */
+/* ---- rt_defer_run_all: Goexit's half ---- */
 
 __attribute__((noinline)) static void note_recover(void)
 {

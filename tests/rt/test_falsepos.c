@@ -1,6 +1,7 @@
 /*
  * test_falsepos.c: how often ordinary data looks like a stack address to
- * the stack mover (issue 9's class 8), on the Linux port.
+ * the stack mover (docs/stack-moves.md, "Ordinary data that looks like a
+ * pointer"), on the Linux port.
  *
  * After a workload has handed out stack addresses (the fuzzer's), each
  * class of everyday data (tests/fuzz/wordclasses.c) is drawn two million
