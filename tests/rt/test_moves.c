@@ -1,8 +1,8 @@
 /*
  * test_moves.c: regression tests for the ways a stack move used to go
  * wrong (docs/stack-moves.md says why each cannot now), on the Linux
- * port. Each puts a task at the exact edge of its stack, byte by byte, and then does what moved the
- * stack at the worst moment:
+ * port. Each puts a task at the exact edge of its stack, byte by byte,
+ * and then does what moved the stack at the worst moment:
  *   - libc (snprintf, an unbuffered fprintf) with 0 to 12 KiB left: glibc
  *     keeps stack addresses in xmm registers and has probe loops of its own;
  *   - a channel hand-off and a yield with 0 to 2 KiB left: the runtime's own
