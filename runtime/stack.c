@@ -424,7 +424,6 @@ void rt_stack_maybe_shrink(struct rt_task *t)
 	size_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - t->ctx.rsp;
 	if (t->state == RT_DONE || t->state == RT_RUNNING || size <= RT_STACK_MIN || used >= size / 4)
 		return;
-	rt_stack_high_water(t);
 	rt_stack_move(t, size / 2, t->ctx.rsp, NULL, false); /* out of memory: keep the big one */
 }
 
