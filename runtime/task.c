@@ -322,8 +322,9 @@ static uint64_t spawn_sys(void *arg)
 }
 
 /*
- * Creates a task that will run fn(arg) on a stack of its own (one page, or
- * what rt_stack_adaptive learned); it runs when the scheduler gets to it. Returns NULL if memory ran out.
+ * Creates a task that will run fn(arg) on a stack of its own (one page,
+ * or what rt_stack_adaptive learned); it runs when the scheduler gets to
+ * it. Returns NULL if memory ran out.
  */
 struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 {
