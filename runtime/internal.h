@@ -75,7 +75,6 @@ _Static_assert(RT_HEADROOM < RT_STACK_GUARD, "the headroom probe must land in th
 /* ---- stack.c: stacks, their addresses, the record of old ones ---- */
 uintptr_t rt_stack_get(size_t size);
 void rt_stack_put(uintptr_t lo, size_t size, uintptr_t dirty);
-uintptr_t rt_stack_lowest_written(uintptr_t lo, uintptr_t hi); /* [fault-safe] */
 void rt_stack_cache_flush(void);
 bool rt_stack_alloc(struct rt_task *t, size_t size);
 size_t rt_stack_start_size(rt_func fn);

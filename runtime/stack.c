@@ -251,7 +251,7 @@ uintptr_t rt_stack_get(size_t size)
  * are page aligned. Most of a stack is usually untouched: 64 bytes are
  * looked at per step (the OR of eight words), then the word within.
  */
-uintptr_t rt_stack_lowest_written(uintptr_t lo, uintptr_t hi)
+static uintptr_t lowest_written(uintptr_t lo, uintptr_t hi)
 {
 	const uint64_t *p = (const uint64_t *)lo, *end = (const uint64_t *)hi;
 	while (p < end && (p[0] | p[1] | p[2] | p[3] | p[4] | p[5] | p[6] | p[7]) == 0)
@@ -273,7 +273,7 @@ void rt_stack_put(uintptr_t lo, size_t size, uintptr_t dirty)
 		return;
 	}
 	if (!dirty)
-		dirty = rt_stack_lowest_written(lo, lo + size);
+		dirty = lowest_written(lo, lo + size);
 	memset((void *)dirty, 0, lo + size - dirty);
 	stack_cache[c][stack_cache_n[c]++] = lo;
 	stack_cache_bytes += size;
@@ -389,13 +389,14 @@ bool rt_stack_alloc(struct rt_task *t, size_t size)
 /*
  * Updates and returns the most bytes t's stack has held. Stack pages are
  * zero when mapped, so the lowest non-zero word marks the deepest write
- * since the last move (a move records what it saw). Not for a running task.
+ * since the last move (a move records what it saw first). Not for a task
+ * whose code is running; a task stopped in a fault is fine. [fault-safe]
  */
 uint64_t rt_stack_high_water(struct rt_task *t)
 {
 	if (!t->stack_lo)
 		return t->stats.high_water;
-	uint64_t used = t->stack_hi - rt_stack_lowest_written(t->stack_lo, t->stack_hi);
+	uint64_t used = t->stack_hi - lowest_written(t->stack_lo, t->stack_hi);
 	t->stack_dirty = t->stack_hi - used;
 	if (used > t->stats.high_water)
 		t->stats.high_water = used;

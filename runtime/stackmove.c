@@ -218,9 +218,8 @@ bool rt_stack_hibernate(struct rt_task *t)
 	uintptr_t img = rt_image_alloc(bytes);
 	if (!img)
 		return false;
-	uintptr_t dirty = rt_stack_lowest_written(lo, hi);
-	if (hi - dirty > t->stats.high_water)
-		t->stats.high_water = hi - dirty;
+	rt_stack_high_water(t); /* sets t->stack_dirty */
+	uintptr_t dirty = t->stack_dirty;
 	struct move m = { lo - RT_STACK_GUARD, hi, (intptr_t)(img + bytes - hi), 0 };
 	copy_stack(from, hi, &m);
 	adjust_records(t, &m);
@@ -277,9 +276,8 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 	uintptr_t from = (used_from < lo ? lo : used_from) & ~7UL;
 	/* The most this stack held, before it goes (a growth: at once, the
 	 * stack is full; any other move: its unused part is read once). */
-	uintptr_t dirty = rt_stack_lowest_written(lo, hi);
-	if (hi - dirty > t->stats.high_water)
-		t->stats.high_water = hi - dirty;
+	rt_stack_high_water(t); /* sets t->stack_dirty */
+	uintptr_t dirty = t->stack_dirty;
 	uintptr_t nlo = grow && hi - from >= REMAP_MIN ? remap_grow(lo, hi, from, new_size) : 0;
 	bool remapped = nlo != 0;
 	if (!remapped)
