@@ -211,14 +211,11 @@ int demo_run(const char *cmd, rt_func fn, const char *name, uint64_t *value)
 
 void cmd_step(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "on") == 0)
-		demo_step = true;
-	else if (argc == 2 && strcmp(argv[1], "off") == 0)
-		demo_step = false;
-	else if (argc != 1) {
-		kprintf("step: usage: step [on|off]\n");
+	int on = parse_on_off("step", argc, argv);
+	if (on == -2)
 		return;
-	}
+	if (on >= 0)
+		demo_step = on;
 	kprintf("step: %s\n", demo_step ? "on: the demos pause at each picture until a key"
 				       : "off");
 }
@@ -249,13 +246,10 @@ void cmd_demo(int argc, char **argv)
 
 void cmd_color(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "on") == 0)
-		demo_color = true;
-	else if (argc == 2 && strcmp(argv[1], "off") == 0)
-		demo_color = false;
-	else if (argc != 1) {
-		kprintf("color: usage: color [on|off]\n");
+	int on = parse_on_off("color", argc, argv);
+	if (on == -2)
 		return;
-	}
+	if (on >= 0)
+		demo_color = on;
 	kprintf("color: %s\n", demo_color ? "on (ANSI)" : "off (plain text, changes marked *)");
 }

@@ -1,7 +1,8 @@
 /*
  * shell.h: what the shell's command files share (shell.c holds the
- * command table): reading a number argument, running the scheduler from
- * the shell, and running a command's task to its end (tasks.c).
+ * command table): reading a number or an on|off argument, running the
+ * scheduler from the shell, and running a command's task to its end
+ * (tasks.c).
  */
 #ifndef MORESTACK_SHELL_H
 #define MORESTACK_SHELL_H
@@ -12,6 +13,9 @@
 
 void run_tasks(void);
 int parse_u64(const char *s, uint64_t *out);
+/* For a `CMD [on|off]` command: 1 or 0 for the word, -1 for none (show the
+ * setting); -2, after the usage line, for anything else (change nothing). */
+int parse_on_off(const char *cmd, int argc, char **argv);
 
 /*
  * Running a command's task to its end, the same way everywhere (tasks.c).

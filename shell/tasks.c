@@ -88,6 +88,18 @@ bool task_run(const char *cmd, rt_func fn, uint64_t arg, const char *name, uint6
 	return task_end(cmd, t, value, consequence);
 }
 
+int parse_on_off(const char *cmd, int argc, char **argv)
+{
+	if (argc == 1)
+		return -1;
+	if (argc == 2 && strcmp(argv[1], "on") == 0)
+		return 1;
+	if (argc == 2 && strcmp(argv[1], "off") == 0)
+		return 0;
+	kprintf("%s: usage: %s [on|off]\n", cmd, cmd);
+	return -2;
+}
+
 int parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -307,28 +319,22 @@ void cmd_stack(int argc, char **argv)
 
 void cmd_trace(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "on") == 0)
-		rt_trace_moves = true;
-	else if (argc == 2 && strcmp(argv[1], "off") == 0)
-		rt_trace_moves = false;
-	else if (argc != 1) {
-		kprintf("trace: usage: trace [on|off]\n");
+	int on = parse_on_off("trace", argc, argv);
+	if (on == -2)
 		return;
-	}
+	if (on >= 0)
+		rt_trace_moves = on;
 	kprintf("trace: stack moves are %s\n", rt_trace_moves ? "logged" : "not logged");
 }
 
 /* stackreuse [on|off]: the stack cache, or fresh addresses for every stack (Go's stackFaultOnFree). */
 void cmd_stackreuse(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "on") == 0)
-		rt_set_stack_fault_on_free(false);
-	else if (argc == 2 && strcmp(argv[1], "off") == 0)
-		rt_set_stack_fault_on_free(true);
-	else if (argc != 1) {
-		kprintf("stackreuse: usage: stackreuse [on|off]\n");
+	int on = parse_on_off("stackreuse", argc, argv);
+	if (on == -2)
 		return;
-	}
+	if (on >= 0)
+		rt_set_stack_fault_on_free(!on);
 	struct rt_global_stats g;
 	rt_get_stats(&g);
 	if (rt_stack_fault_on_free)
