@@ -411,6 +411,26 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void hijacke
 	bump(x);
 }
 
+/*
+ * The floor under any defer a library can give C without the compiler's
+ * help: one call to register the deferred call, one to run it at the
+ * return, and the indirect call itself; nothing kept but one slot. (Go's
+ * open-coded defer needs neither call: its compiler reserves the slots in
+ * the frame and inlines both steps.)
+ */
+static struct { void (*fn)(uint64_t *); uint64_t *arg; } library_slot;
+__attribute__((noipa)) static void library_register(void (*fn)(uint64_t *), uint64_t *arg)
+{
+	library_slot.fn = fn;
+	library_slot.arg = arg;
+}
+__attribute__((noipa)) static void library_run(void) { library_slot.fn(library_slot.arg); }
+__attribute__((noipa)) static void library_defer(uint64_t *x)
+{
+	library_register(bump, x);
+	library_run();
+}
+
 /* gcc's __attribute__((cleanup)): a call at scope exit, decided at compile time. */
 __attribute__((noinline)) static void cleanup_one(uint64_t *x)
 {
@@ -441,6 +461,7 @@ static void bench_defer(void)
 	emit("defer", "c-plain-call", time_calls(plain_call, CALLS), "ns/call");
 	emit("defer", "c-cleanup-attribute", time_calls(cleanup_one, CALLS), "ns/call");
 	emit("defer", "return-hijack-floor", time_calls(hijacked, CALLS), "ns/call");
+	emit("defer", "library-call-floor", time_calls(library_defer, CALLS), "ns/call");
 }
 
 /* ---- closure: a call through a trampoline, against direct and indirect calls ---- */

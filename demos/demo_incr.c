@@ -40,6 +40,9 @@ static void observe(enum twin_stage stage, const struct twin_view *v)
 {
 	if (stage == TWIN_IN_DEFER) {
 		demo_draw(&pic, "2. in the deferred func() { a++; b++ }");
+		if (v->fp[1] != (uintptr_t)rt_defer_trampoline)
+			kprintf("  (RT_RETURN put the real return address back before this call:\n"
+				"  %s's `ret` goes straight to main)\n", cur_name);
 		return;
 	}
 	pic = (struct demo_picture){ 0 };
@@ -47,7 +50,7 @@ static void observe(enum twin_stage stage, const struct twin_view *v)
 	ksnprintf(label_b, sizeof label_b, v->result ? "%s: b (the named result)" : "%s: b (a local)",
 		  cur_name);
 	ksnprintf(label_fp, sizeof label_fp, "%s: saved rbp", cur_name);
-	ksnprintf(label_ret, sizeof label_ret, "%s: return, via defer", cur_name);
+	ksnprintf(label_ret, sizeof label_ret, "%s: return address", cur_name);
 	struct incr_main *cur_main = main_locals();
 	demo_pic_add(&pic, &cur_main->a, "main: a");
 	demo_pic_add(&pic, &cur_main->b, "main: b");
@@ -59,7 +62,8 @@ static void observe(enum twin_stage stage, const struct twin_view *v)
 	demo_pic_range(&pic, v->a < v->b ? v->a : v->b, (void *)(cur_main->fp + 8));
 	demo_draw(&pic, "1. at `return b`: the result is set, the deferred call has not run");
 	if (v->fp[1] == (uintptr_t)rt_defer_trampoline)
-		kprintf("  (the return address is rt_defer_trampoline: defer replaced it)\n");
+		kprintf("  (the return address is rt_defer_trampoline: defer replaced it,\n"
+			"  the guard that stops a plain `return`)\n");
 	if (v->result)
 		kprintf("  b is the named result: the caller will read it after the deferred call\n");
 	else

@@ -1,61 +1,62 @@
 /*
- * defer.c: defer by return-address hijacking (after Go's deferproc and
- * deferreturn in runtime/panic.go, with records like its _defer).
+ * defer.c: defer as Go 1.14+ does it for most functions (open-coded
+ * defers: the deferred calls run at the return statement), with records
+ * like Go's _defer for panics, and the return address as the guard.
  *
  * rt_defer, called from a deferring function F, finds F's frame through
  * the frame-pointer chain: its own saved %rbp is F's %rbp, and F's return
- * address sits just above that. The first defer in F records that address
- * and overwrites it with rt_defer_trampoline (defer_tramp.S); each defer
- * pushes a record {fn, args copied now} on F's frame record. When F
- * returns, its `ret` enters the trampoline, which keeps F's result
- * registers in the frame record and calls rt_defer_run on a stack below
- * F's frame: the deferred calls run newest first, then the named result,
- * if F declared one, becomes the return value, and the trampoline returns
- * to F's caller with every result register as F left it.
+ * address sits just above that. The first defer in F makes F's frame
+ * record (struct rt_defer_frame, internal.h), keeps F's return address in
+ * it and overwrites it with rt_defer_trampoline; each defer pushes a
+ * record {fn, args copied now} on it. F returns with RT_RETURN(v)
+ * (defer.h), which evaluates v, then calls rt_defer_return:
  *
- * Where the deferred calls run (run_sp). F's frame is gone when its `ret`
- * enters the trampoline, but its memory is intact, and deferred calls may
- * read it (closures over F's locals), so they must run below all of it:
+ *     F's return address   rt_defer_trampoline -> the real one again (1)
+ *     F's saved %rbp       <- F's %rbp: the record's id
+ *     F's locals           still live: deferred closures read and change them
+ *     alloca / VLA memory  live until F returns
+ *     ... RT_RETURN's %rsp
+ *     rt_defer_return      (1) puts the return address back,
+ *                          (2) runs the deferred calls, newest first, below it all,
+ *                          (3) copies the named result, if any, over v,
+ *                          (4) unlinks and frees the record
+ *     the deferred call
  *
- *     F's return address  <- rt_defer_trampoline
- *     F's saved %rbp      <- F's %rbp
- *     F's locals
- *     alloca / VLA memory made before the first rt_defer
- *     ... %rsp when rt_defer ran
- *     alloca / VLA memory made after it      <- overwritten, before this fix
- *     %rsp at RT_RETURN
- *     128 bytes (the red zone)
- *     run_sp: the trampoline's frame, then the deferred calls
+ * and F's own `ret` then goes to its caller, where the CPU's return-stack
+ * buffer predicted it (a `ret` into a trampoline is mispredicted every
+ * time: the `return-hijack-floor` row of `make bench`, 12.7 ns of a
+ * 2.4 ns call). Step (1) comes first so that a backtrace taken in a
+ * deferred call, or a panic's report, shows F's real callers.
  *
- * run_sp is the lowest of (%rsp - 128) seen by rt_defer, rt_defer_result,
- * rt_recovery_point and RT_RETURN, the last one being the lowest point F
- * reached with anything still live (alloca memory lives until the return;
- * a VLA whose block ended is dead in C too). We chose recording at return
- * over detecting: a check can only tell that memory below rt_defer's %rsp
- * was used (by any call F made, too), not that it is still needed.
- * RT_RETURN is already required (see defer.h) and is inline, and it marks
- * the frame `returning`: a deferring function that returns some other way
- * is stopped with an error before any of its deferred calls runs, since
- * its lowest point is unknown, rather than risk overwriting its memory
- * silently.
+ * The hijacked return address is the guard for what C cannot check: a
+ * deferring function that leaves by a plain `return` lands in
+ * rt_defer_trampoline (defer_tramp.S), which stops it with an error that
+ * names its caller, rather than run its deferred calls (their stack could
+ * overwrite memory the function still had live) or drop them silently.
+ *
+ * Panics find the records, as Go's panic finds open-coded defers through
+ * funcdata: rt_panic (panic.c) takes the innermost pending call off the
+ * list, whichever function deferred it. Each record is taken off before
+ * its call, so a deferred call that panics never runs twice, and one that
+ * recovers resumes F at its recovery point, whose RT_RETURN runs what is
+ * left.
  *
  * Frame records form a per-task list, innermost first (rt_defer_frames
  * for the running task, swapped by the scheduler); records live in the
- * heap and are adjusted when the stack moves (adjustdefers).
+ * heap and are adjusted when the stack moves (rt_defers_adjust). The
+ * first deferred call of a frame lives in the frame record itself: a
+ * function that defers once costs one record.
  *
  * Out of memory: a record that cannot be allocated stops the task with
  * "out of memory in defer" (outside tasks, the program), as Go throws: a
  * deferred call is never dropped, and never runs out of order.
  *
- * What breaks hijacking, and the guard against it: a deferring function
- * inlined into its caller or leaving by a sibling call, or built without
- * frame pointers (RT_DEFERS forbids all three); CET shadow stacks (the
- * shadow copy of the return address would not match: the kernel never
- * enables CET, and the Linux port is built with -fcf-protection=none so
- * no shadow stack is enabled for it). rt_defer also checks that the frame
- * it is about to change looks like one.
+ * What breaks the return-address guard: a deferring function inlined
+ * into its caller or leaving by a sibling call, or built without frame
+ * pointers (RT_DEFERS forbids all three); CET shadow stacks (the kernel
+ * never enables CET; the Linux port is built with -fcf-protection=none).
+ * rt_defer also checks that the frame it is about to change looks like one.
  */
-#include <stdarg.h>
 #include <stddef.h>
 
 #include "defer.h"
@@ -65,29 +66,16 @@
 #include "rt.h"
 
 #include "format.h"
+#include "kstring.h"
 
-struct rt_defer_rec {
-	struct rt_defer_rec *next;
-	const void *fn;
-	uint64_t args[RT_DEFER_ARGS]; /* evaluated and copied when rt_defer ran */
-};
 
 struct rt_defer_frame *rt_defer_frames;
 _Noreturn void rt_kill_self(const char *reason);
 int rt_context_save(struct rt_recovery *ctx) __attribute__((returns_twice));
 
-/* defer_tramp.S reads and writes frame records by these offsets. */
+/* defer_tramp.S reads the record by this offset; RT_RETURN reads its head. */
 _Static_assert(offsetof(struct rt_defer_frame, top) == 0, "RT_RETURN reads the record as a struct rt_defer_top");
-_Static_assert(offsetof(struct rt_defer_frame, top.run_sp) == RT_DF_RUN_SP, "RT_DF_RUN_SP");
 _Static_assert(offsetof(struct rt_defer_frame, ret) == RT_DF_RET, "RT_DF_RET");
-_Static_assert(offsetof(struct rt_defer_frame, res) == RT_DF_RES, "RT_DF_RES");
-_Static_assert(offsetof(struct rt_defer_results, rax) == RT_DR_RAX, "RT_DR_RAX");
-_Static_assert(offsetof(struct rt_defer_results, rdx) == RT_DR_RDX, "RT_DR_RDX");
-_Static_assert(offsetof(struct rt_defer_results, xmm0) == RT_DR_XMM0, "RT_DR_XMM0");
-_Static_assert(offsetof(struct rt_defer_results, xmm1) == RT_DR_XMM1, "RT_DR_XMM1");
-_Static_assert(offsetof(struct rt_defer_results, st) == RT_DR_ST0, "RT_DR_ST0");
-_Static_assert(offsetof(struct rt_defer_results, st[1]) == RT_DR_ST1, "RT_DR_ST1");
-_Static_assert(offsetof(struct rt_defer_results, nst) == RT_DR_NST, "RT_DR_NST");
 
 /* A record could not be allocated: Go throws "out of memory"; the task stops here. */
 static _Noreturn void out_of_memory(const char *what)
@@ -110,23 +98,24 @@ static struct rt_defer_rec *free_recs;
 static unsigned free_frames_n, free_recs_n;
 
 /* A frame record with no defers, no result, no recovery point (the rest is set by frame_for). */
-static struct rt_defer_frame *frame_new(void)
+static __attribute__((noinline)) struct rt_defer_frame *frame_alloc(void)
+{
+	struct rt_defer_frame *f = rt_alloc(sizeof *f); /* zeroed */
+	if (!f)
+		out_of_memory("a frame record");
+	return f;
+}
+
+static inline struct rt_defer_frame *frame_new(void)
 {
 	struct rt_defer_frame *f = free_frames;
-	if (!f) {
-		f = rt_alloc(sizeof *f);
-		if (!f)
-			out_of_memory("a frame record");
-		return f;
-	}
+	if (__builtin_expect(!f, 0))
+		return frame_alloc();
 	free_frames = f->next;
 	free_frames_n--;
 	f->result = NULL;
 	f->defers = NULL;
-	f->count = 0;
 	f->has_recovery = 0;
-	f->top.returning = 0;
-	f->res.rax = f->res.rdx = 0;
 	return f;
 }
 
@@ -141,8 +130,11 @@ static void frame_release(struct rt_defer_frame *f)
 	free_frames_n++;
 }
 
-static struct rt_defer_rec *rec_new(void)
+/* A record for one more deferred call of f: f's own for its first. */
+static struct rt_defer_rec *rec_new(struct rt_defer_frame *f)
 {
+	if (!f->defers)
+		return &f->first;
 	struct rt_defer_rec *r = free_recs;
 	if (!r) {
 		r = rt_alloc(sizeof *r);
@@ -155,8 +147,10 @@ static struct rt_defer_rec *rec_new(void)
 	return r;
 }
 
-static void rec_release(struct rt_defer_rec *r)
+static void rec_release(struct rt_defer_frame *f, struct rt_defer_rec *r)
 {
+	if (r == &f->first)
+		return;
 	if (free_recs_n >= CACHE_MAX) {
 		rt_free(r);
 		return;
@@ -166,16 +160,14 @@ static void rec_release(struct rt_defer_rec *r)
 	free_recs_n++;
 }
 
-/* The record for the frame whose %rbp is f_rbp, hijacking its return on first use. NULL: refused. */
-static struct rt_defer_frame *frame_for(uintptr_t f_rbp, uintptr_t f_rsp)
+/* The record for the frame whose %rbp is f_rbp (its caller's %rsp is above
+ * f_rsp), hijacking its return on first use. NULL: refused. */
+static inline __attribute__((always_inline)) struct rt_defer_frame *frame_for(uintptr_t f_rbp,
+										    uintptr_t f_rsp)
 {
 	struct rt_defer_frame *f = rt_defer_frames;
-	uintptr_t run_sp = (f_rsp - 128) & ~15UL; /* below F's frame and its red zone */
-	if (f && f->top.rbp == f_rbp) {
-		if (run_sp < f->top.run_sp)
-			f->top.run_sp = run_sp;
+	if (f && f->top.rbp == f_rbp)
 		return f;
-	}
 	/* F's frame must be above our caller's stack pointer, and word aligned. */
 	if (f_rbp < f_rsp || (f_rbp & 7) || (f && f_rbp > f->top.rbp)) {
 		rt_print("runtime: defer: the caller's frame pointer %#lx is not a frame (missing RT_DEFERS?)\n",
@@ -185,7 +177,6 @@ static struct rt_defer_frame *frame_for(uintptr_t f_rbp, uintptr_t f_rsp)
 	f = frame_new();
 	uintptr_t *ret_slot = (uintptr_t *)f_rbp + 1;
 	f->top.rbp = f_rbp;
-	f->top.run_sp = run_sp;
 	f->ret = *ret_slot;
 	f->next = rt_defer_frames;
 	rt_defer_frames = f;
@@ -194,34 +185,39 @@ static struct rt_defer_frame *frame_for(uintptr_t f_rbp, uintptr_t f_rsp)
 }
 
 /*
- * Defers fn(args...) until the calling function returns. The nargs
- * (up to RT_DEFER_ARGS) integer or pointer arguments are copied now, as Go
- * evaluates a deferred call's arguments at the defer statement. fn may be
- * a closure. Returns 0, or -1 (with a message) for a call it refuses (too
- * many arguments, a caller that is not a deferring frame); out of memory
+ * Defers fn(args...) until the calling function returns: rt_defer in
+ * defer.h, which passes the args padded to RT_DEFER_ARGS with zeros. The
+ * nargs integer or pointer arguments are copied now, as Go evaluates a
+ * deferred call's arguments at the defer statement. fn may be a closure.
+ * Returns 0, or -1 (with a message) for a call it refuses (a wrong count
+ * of arguments, a caller that is not a deferring frame); out of memory
  * stops the task instead.
  */
-__attribute__((noinline)) int rt_defer(const void *fn, int nargs, ...)
+__attribute__((noinline)) int rt_defer_args(const void *fn, int nargs, uint64_t a0, uint64_t a1,
+					    uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	rt_headroom();
 	uintptr_t *fp = __builtin_frame_address(0);
 	if (nargs < 0 || nargs > RT_DEFER_ARGS) {
-		rt_print("runtime: defer: %d arguments, at most %d\n", nargs, RT_DEFER_ARGS);
+		if (nargs < 0)
+			rt_print("runtime: defer: the argument count said is not the %d given\n", -1 - nargs);
+		else
+			rt_print("runtime: defer: %d arguments, at most %d\n", nargs, RT_DEFER_ARGS);
 		return -1;
 	}
 	struct rt_defer_frame *f = frame_for(fp[0], (uintptr_t)(fp + 2));
 	if (!f)
 		return -1;
-	struct rt_defer_rec *r = rec_new();
-	va_list ap;
-	va_start(ap, nargs);
-	for (int i = 0; i < nargs; i++)
-		r->args[i] = va_arg(ap, uint64_t);
-	va_end(ap);
+	struct rt_defer_rec *r = rec_new(f);
+	r->args[0] = a0;
+	r->args[1] = a1;
+	r->args[2] = a2;
+	r->args[3] = a3;
+	r->args[4] = a4;
+	r->args[5] = a5;
 	r->fn = fn;
 	r->next = f->defers;
 	f->defers = r;
-	f->count++;
 	return 0;
 }
 
@@ -257,56 +253,53 @@ int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args)
 	if (!r)
 		return 0;
 	f->defers = r->next;
-	f->count--;
 	*fn = r->fn;
 	for (int i = 0; i < RT_DEFER_ARGS; i++)
 		args[i] = r->args[i];
-	rec_release(r);
+	rec_release(f, r);
 	return 1;
 }
 
 /*
- * The frame record rt_defer_run last finished: the trampoline still reads
- * F's results from it after rt_defer_run returns, so it goes back to the
- * cache at the next rt_defer_run (or rt_defer_trim), not at once.
+ * RT_RETURN's out-of-line half, called from F (whose record is f, the
+ * innermost) once its return value is in *value: see the drawing at the
+ * top. A named result replaces *value if the value is an integer or a
+ * pointer (value_bytes, at most 8, is then its size; 0 otherwise).
  */
-static struct rt_defer_frame *retired;
-
-typedef void (*call6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-
-/*
- * Called by the trampoline, below F's frame, with F's results saved in
- * f->res: runs F's deferred calls newest first, stores the named result in
- * f->res.rax, and returns f, now off the list, for the trampoline to
- * reload the results from. Each record is taken off before its call, so a
- * deferred call that panics (and is recovered above F) leaks nothing and
- * never runs twice.
- */
-struct rt_defer_frame *rt_defer_run(struct rt_defer_frame *f)
+void rt_defer_return(struct rt_defer_frame *f, void *value, size_t value_bytes)
 {
 	rt_headroom();
-	if (!f->top.returning) {
-		char caller[96];
-		if (!plat_symbolize(f->ret - 1, caller, sizeof caller))
-			ksnprintf(caller, sizeof caller, "%#lx", f->ret);
-		rt_print("runtime: a deferring function called from %s returned without RT_RETURN: "
-			 "its lowest stack point is unknown, so its deferred calls cannot run safely\n",
-			 caller);
-		if (!rt_current())
-			rt_fatal("deferring function returned without RT_RETURN");
-		rt_kill_self("deferring function returned without RT_RETURN");
+	*(uintptr_t *)(f->top.rbp + 8) = f->ret;
+	struct rt_defer_rec *r;
+	while ((r = f->defers)) {
+		f->defers = r->next;
+		rt_call6 fn = (rt_call6)r->fn;
+		uint64_t a0 = r->args[0], a1 = r->args[1], a2 = r->args[2], a3 = r->args[3],
+			 a4 = r->args[4], a5 = r->args[5];
+		rec_release(f, r);
+		fn(a0, a1, a2, a3, a4, a5);
 	}
-	const void *fn;
-	uint64_t a[RT_DEFER_ARGS];
-	while (rt_defer_pop(f, &fn, a))
-		((call6)fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (f->result)
-		f->res.rax = *f->result;
+	if (f->result && value_bytes) /* little-endian: the low bytes are the value's */
+		memcpy(value, f->result, value_bytes);
 	rt_defer_frames = f->next;
-	if (retired)
-		frame_release(retired);
-	retired = f;
-	return f;
+	frame_release(f);
+}
+
+/*
+ * Where rt_defer_trampoline goes: F (record f) returned by a plain
+ * `return`, not RT_RETURN. Stops the task (outside tasks, the program)
+ * without running F's deferred calls.
+ */
+_Noreturn void rt_defer_unreturned(struct rt_defer_frame *f)
+{
+	char caller[96];
+	if (!plat_symbolize(f->ret - 1, caller, sizeof caller))
+		ksnprintf(caller, sizeof caller, "%#lx", f->ret);
+	rt_print("runtime: a deferring function called from %s returned without RT_RETURN: "
+		 "its deferred calls cannot run safely (its frame is gone)\n", caller);
+	if (!rt_current())
+		rt_fatal("deferring function returned without RT_RETURN");
+	rt_kill_self("deferring function returned without RT_RETURN");
 }
 
 /*
@@ -333,7 +326,7 @@ void rt_defer_run_all(void)
 	const void *fn;
 	uint64_t a[RT_DEFER_ARGS];
 	while (rt_defer_next(&fn, a))
-		((call6)fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
+		((rt_call6)fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /*
@@ -359,7 +352,8 @@ uint64_t rt_defer_pending(void)
 {
 	uint64_t n = 0;
 	for (struct rt_defer_frame *f = rt_defer_frames; f; f = f->next)
-		n += f->count;
+		for (struct rt_defer_rec *r = f->defers; r; r = r->next)
+			n++;
 	return n;
 }
 
@@ -374,9 +368,9 @@ static int adjust(uint64_t *p, uintptr_t lo, uintptr_t hi, intptr_t delta)
 
 /*
  * A stack moved from [lo, hi) by delta: frame records follow precisely
- * (frame pointer, run_sp, the named result), copied arguments and the
- * integer results the trampoline keeps conservatively; floating-point
- * results never (they are not addresses). Returns how many words changed.
+ * (frame pointer, the named result, the recovery point's %rsp and %rbp),
+ * copied arguments and the other saved registers conservatively. Returns
+ * how many words changed.
  * [fault-safe]
  */
 uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta)
@@ -384,9 +378,6 @@ uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t
 	uint64_t n = 0;
 	for (struct rt_defer_frame *f = frames; f; f = f->next) {
 		n += adjust((uint64_t *)&f->top.rbp, lo, hi, delta);
-		n += adjust((uint64_t *)&f->top.run_sp, lo, hi, delta);
-		n += adjust(&f->res.rax, lo, hi, delta);
-		n += adjust(&f->res.rdx, lo, hi, delta);
 		if (f->result)
 			n += adjust((uint64_t *)&f->result, lo, hi, delta);
 		if (f->has_recovery) { /* rsp and rbp precisely; the other registers may hold anything */
@@ -410,7 +401,7 @@ void rt_defers_drop(struct rt_defer_frame **frames)
 		struct rt_defer_rec *r;
 		while ((r = f->defers)) {
 			f->defers = r->next;
-			rec_release(r);
+			rec_release(f, r);
 		}
 		frame_release(f);
 	}
@@ -419,16 +410,12 @@ void rt_defers_drop(struct rt_defer_frame **frames)
 /* How many records the cache holds (they count as live heap objects). */
 uint64_t rt_defer_cached(void)
 {
-	return free_frames_n + free_recs_n + (retired != NULL);
+	return free_frames_n + free_recs_n;
 }
 
 /* Gives the cached records back to the heap (for leak checks). */
 void rt_defer_trim(void)
 {
-	if (retired) {
-		rt_free(retired);
-		retired = NULL;
-	}
 	while (free_frames) {
 		struct rt_defer_frame *f = free_frames;
 		free_frames = f->next;

@@ -14,17 +14,16 @@
  * the end of a block), with the function's locals still intact, so a
  * deferred closure may read and change them. See defer.c for how.
  *
- * Results: whatever the function returns in registers reaches its caller
- * unchanged by the deferred calls: %rax:%rdx always, and on the Linux port
- * %xmm0, %xmm1 and the x87 %st0/%st1 too (double, float, long double,
- * small structs of them; see defer_tramp.S). A named result
- * (rt_defer_result) is an integer or pointer, a uint64_t the deferred
- * calls may change, and it replaces %rax only: a function returning a
- * floating-point or two-register value has no named result.
+ * Results: RT_RETURN(v) evaluates v before the deferred calls run, so they
+ * cannot change what the caller receives, as in Go; except a named result
+ * (rt_defer_result), a uint64_t the deferred calls may change, which
+ * replaces v when v is an integer or a pointer. A function returning a
+ * floating-point value or a struct has no named result.
  */
 #ifndef MORESTACK_DEFER_H
 #define MORESTACK_DEFER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -38,30 +37,32 @@
 /*
  * Return from a deferring function with RT_RETURN(value), not `return`;
  * a function that returns any other way after deferring is stopped with
- * an error when its deferred calls would run. It does two things:
+ * an error at its `ret` (see defer.c). RT_RETURN evaluates the value,
+ * then runs the deferred calls (rt_defer_returning), then returns:
  *
  * In C a local is dead once the function returns, so the compiler may drop
  * a last store to it, even one a deferred call reads after the return (it
  * did: deferClosure returned 1, not 5). The empty asm with a memory
  * clobber makes every store to a local whose address escaped happen first.
  *
- * It tells the runtime the function's lowest stack pointer: memory from
- * alloca or a variable-length array made after the last rt_defer lies
- * below what rt_defer saw, and the deferred calls must run below it (the
- * test saw them overwrite it). rt_defer_returning is inline: a load, a
- * compare, and two stores when this frame defers.
+ * rt_defer_returning is inline: a load and a compare when this frame does
+ * not defer (a function may defer on some paths only).
  */
+/* sizeof(v) if a named result may replace v (an integer, enum, bool or pointer), else 0 */
+#define RT_NAMED_RESULT_BYTES(v) \
+	(__builtin_classify_type(v) >= 1 && __builtin_classify_type(v) <= 5 && sizeof(v) <= 8 ? sizeof(v) : 0)
 #define RT_RETURN(v)                                      \
 	do {                                              \
 		__auto_type rt_return_value_ = (v);        \
 		__asm__ volatile("" ::: "memory");          \
-		rt_defer_returning((uintptr_t)__builtin_frame_address(0)); \
+		rt_defer_returning((uintptr_t)__builtin_frame_address(0), &rt_return_value_, \
+				   RT_NAMED_RESULT_BYTES(rt_return_value_)); \
 		return rt_return_value_;                    \
 	} while (0)
 #define RT_RETURN_VOID()                                  \
 	do {                                              \
 		__asm__ volatile("" ::: "memory");          \
-		rt_defer_returning((uintptr_t)__builtin_frame_address(0)); \
+		rt_defer_returning((uintptr_t)__builtin_frame_address(0), 0, 0); \
 		return;                                     \
 	} while (0)
 
@@ -84,38 +85,46 @@ int rt_recovery_point(void) __attribute__((returns_twice));
 
 /*
  * The part of a deferring function's record (struct rt_defer_frame,
- * internal.h) that RT_RETURN updates inline: the record begins with it.
+ * internal.h) that RT_RETURN reads inline: the record begins with it.
  */
 struct rt_defer_top {
 	uintptr_t rbp;     /* the deferring function's frame pointer: its id */
-	uintptr_t run_sp;  /* deferred calls run from here: below its lowest %rsp seen */
-	int returning;     /* RT_RETURN ran in this frame (run_sp then holds its return %rsp) */
 };
 struct rt_defer_frame;
 extern struct rt_defer_frame *rt_defer_frames; /* the running context's innermost deferring frame */
+void rt_defer_return(struct rt_defer_frame *f, void *value, size_t value_bytes);
 
-/* RT_RETURN's half: if the innermost deferring frame is fp's (the caller's), lower
- * its run_sp to below its current stack pointer (128 bytes: the
- * red zone) and note that it returns properly. */
-#define RT_DEFER_RED_ZONE 128
-static inline __attribute__((always_inline)) void rt_defer_returning(uintptr_t fp)
+/* RT_RETURN's half: if the innermost deferring frame is fp's (the caller's),
+ * run its deferred calls now (defer.c), the named result replacing *value. */
+static inline __attribute__((always_inline)) void rt_defer_returning(uintptr_t fp, void *value,
+								   size_t value_bytes)
 {
 	struct rt_defer_top *f = (struct rt_defer_top *)rt_defer_frames;
-	if (f && f->rbp == fp) {
-		uintptr_t sp;
-		__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
-		sp = (sp - RT_DEFER_RED_ZONE) & ~(uintptr_t)15;
-		if (sp < f->run_sp)
-			f->run_sp = sp;
-		f->returning = 1;
-	}
+	if (f && f->rbp == fp)
+		rt_defer_return((struct rt_defer_frame *)f, value, value_bytes);
 }
 
-/* Where a deferring function's `ret` lands (defer_tramp.S): backtraces
- * and the demos recognise it as a return address. */
+/* Where a deferring function's `ret` would land if it returned without
+ * RT_RETURN (defer_tramp.S): the guard. Backtraces and the demos
+ * recognise it as a return address. */
 void rt_defer_trampoline(void);
 
-int rt_defer(const void *fn, int nargs, ...);
+/*
+ * rt_defer(fn, nargs, args...): defers fn(args...) until the calling
+ * function returns (defer.c). nargs, at most RT_DEFER_ARGS, must be the
+ * number of args given, each an integer or a pointer cast to uint64_t.
+ * A macro, so that the arguments go in registers, converted as a
+ * prototype converts them, and their count is checked: a wrong nargs
+ * reaches rt_defer_args as -1 - (the count given).
+ */
+#define rt_defer(fn, nargs, ...)                                                         \
+	rt_defer_args((fn), (nargs) == RT_DEFER_COUNT_(__VA_ARGS__) ? (nargs) : -1 - RT_DEFER_COUNT_(__VA_ARGS__), \
+		      RT_DEFER_PAD_(0, ##__VA_ARGS__, 0, 0, 0, 0, 0, 0))
+#define RT_DEFER_COUNT_(...) RT_DEFER_NTH_(0, ##__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)
+#define RT_DEFER_NTH_(z, a, b, c, d, e, f, g, n, ...) n
+#define RT_DEFER_PAD_(z, a, b, c, d, e, f, ...) a, b, c, d, e, f
+int rt_defer_args(const void *fn, int nargs, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		  uint64_t a4, uint64_t a5);
 int rt_defer_result(uint64_t *result);
 uint64_t rt_defer_pending(void);   /* deferred calls not yet run, in every frame of this context */
 uint64_t rt_defer_cached(void);    /* defer records kept for reuse */

@@ -7,17 +7,8 @@
 #ifndef MORESTACK_INTERNAL_H
 #define MORESTACK_INTERNAL_H
 
-/* Offsets into struct rt_defer_frame for defer_tramp.S (checked in defer.c). */
-#define RT_DF_RUN_SP 8
-#define RT_DF_RET 32
-#define RT_DF_RES 136          /* struct rt_defer_results */
-#define RT_DR_RAX 0
-#define RT_DR_RDX 8
-#define RT_DR_XMM0 16
-#define RT_DR_XMM1 32
-#define RT_DR_ST0 48           /* 16 bytes each: an 80-bit value, zero padded */
-#define RT_DR_ST1 64
-#define RT_DR_NST 80           /* how many x87 registers held results: 0, 1 or 2 */
+/* The offset into struct rt_defer_frame defer_tramp.S reads (checked in defer.c). */
+#define RT_DF_RET 16
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
@@ -47,6 +38,17 @@ _Noreturn void rt_die(const char *panic_msg);
 uint64_t rt_tasks_spawned(void);
 uint64_t rt_tasks_live(void);
 
+/* What each CPU has of its own: the one place SMP will multiply (task.c). */
+struct rt_cpu {
+	struct rt_task *current;          /* NULL: the host context runs */
+	struct rt_context host;           /* the host context while a task runs */
+	struct rt_defer_frame *host_defers; /* its deferring frames meanwhile */
+	struct rt_task *host_waits_for;   /* rt_join from the host: come back when it is done */
+	uintptr_t stack_lo, stack_top;    /* the runtime stack */
+};
+extern struct rt_cpu rt_cpu0;
+static inline struct rt_cpu *rt_this_cpu(void) { return &rt_cpu0; }
+
 /*
  * Runtime code that runs on a task's stack (defer and panic: they call the
  * deferred functions there) calls this first, after its prologue and
@@ -61,7 +63,7 @@ uint64_t rt_tasks_live(void);
 #define RT_HEADROOM (4UL << 10)
 static inline __attribute__((always_inline)) void rt_headroom(void)
 {
-	if (rt_current()) {
+	if (rt_this_cpu()->current) {
 		volatile const char *p = (const char *)__builtin_frame_address(0) - RT_HEADROOM;
 		(void)*p;
 	}
@@ -102,39 +104,33 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 		   bool grow);
 
 /* ---- defer.c: the records behind defer (defer.h has the user's side) ---- */
-struct rt_defer_rec;
+struct rt_defer_rec {
+	struct rt_defer_rec *next;
+	const void *fn;
+	uint64_t args[RT_DEFER_ARGS]; /* evaluated and copied when rt_defer ran */
+};
 
 /* Where a recovered panic resumes: see RT_RECOVER_RETURNS. */
 struct rt_recovery {
 	uint64_t rbp, rbx, r12, r13, r14, r15, rsp, rip;
 };
 
-/* The deferring function's results, kept by the trampoline while its
- * deferred calls run (in this heap record, not on the stack: a stack move
- * adjusts stack words that look like stack addresses, and a float's bits
- * must never be taken for one). */
-struct rt_defer_results {
-	uint64_t rax, rdx;             /* adjusted if they point into a moving stack */
-	uint8_t xmm0[16], xmm1[16];    /* Linux port only */
-	uint8_t st[2][16];             /* %st0, %st1 (complex long double); Linux port only */
-	uint64_t nst;
-};
-
 struct rt_defer_frame {
-	struct rt_defer_top top;     /* rbp (its id), run_sp, returning: see defer.h */
+	struct rt_defer_top top;     /* rbp: its id (see defer.h) */
 	struct rt_defer_frame *next; /* the caller's deferring frame, if it defers too */
 	uintptr_t ret;               /* its real return address */
 	uint64_t *result;            /* the named result (integer or pointer), or NULL */
-	struct rt_defer_rec *defers; /* newest first */
-	uint64_t count;
+	struct rt_defer_rec *defers; /* newest first; the oldest is `first` */
 	int has_recovery;            /* RT_RECOVER_RETURNS ran in this frame */
 	struct rt_recovery recovery;
-	struct rt_defer_results res;
+	struct rt_defer_rec first;   /* its first deferred call: no second allocation */
 };
 
 uint64_t rt_defers_adjust(struct rt_defer_frame *frames, uintptr_t lo, uintptr_t hi, intptr_t delta);
 void rt_defers_drop(struct rt_defer_frame **frames);
 void rt_defer_trim(void);
+/* A deferred call, called: every one takes RT_DEFER_ARGS integer arguments (the unused ones 0). */
+typedef void (*rt_call6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args);
 int rt_defer_next(const void **fn, uint64_t *args);
 void rt_defer_run_all(void);

@@ -12,8 +12,9 @@
  * compiler, does not count; mark such helpers noinline), a recovered
  * panic resumes the deferring
  * function at its recovery point (RT_RECOVER_RETURNS), which returns to
- * its caller normally; its remaining deferred calls run then, through the
- * defer trampoline, as in Go.
+ * its caller normally; its remaining deferred calls run first, as in Go
+ * (from rt_panic's frame, below any memory F made after its recovery
+ * point).
  *
  * A panic inside a deferred call during a panic chains to it, and an
  * unrecovered chain is printed oldest first, in Go's words:
@@ -103,16 +104,18 @@ _Noreturn void rt_panic(const char *msg)
 		/* Panics raised below that frame are over; older ones above it go on. */
 		while (t->panic && (uintptr_t)t->panic < f->top.rbp)
 			t->panic = t->panic->link;
-		/* F resumes above memory it may have made (alloca) after its last
-		 * defer; its remaining deferred calls run below this point instead. */
-		uintptr_t here = ((uintptr_t)__builtin_frame_address(0) - RT_DEFER_RED_ZONE) & ~(uintptr_t)15;
-		if (here < f->top.run_sp)
-			f->top.run_sp = here;
 		if (!f->has_recovery) {
 			rt_print("runtime: task %lu recovered a panic in a function without "
 				 "RT_RECOVER_RETURNS: it cannot return; the task dies\n", t->id);
 			rt_kill_self("recovered without a recovery point");
 		}
+		/* F's remaining deferred calls run here, below all of F's memory:
+		 * F resumes with the %rsp of its recovery point, above memory it
+		 * may have made since (alloca), which calls made from there would
+		 * overwrite. Plain calls: this panic is over, so a recover in them
+		 * returns NULL, as in Go. */
+		while (rt_defer_pop(f, &fn, args))
+			((rt_call6)fn)(args[0], args[1], args[2], args[3], args[4], args[5]);
 		rt_recovery_resume(&f->recovery);
 	}
 	report(t, &p);

@@ -31,7 +31,8 @@
  *   4. While a task's code runs, the runtime stack holds nothing: every
  *      rt_mcall abandons it, every rt_systemstack returns from it.
  *
- * Per-CPU state lives in struct rt_cpu, one place for SMP to multiply.
+ * Per-CPU state lives in struct rt_cpu (internal.h), one place for SMP to
+ * multiply; rt_this_cpu() finds it.
  */
 #include "context.h"
 #include "defer.h"
@@ -44,17 +45,8 @@
 #include "format.h"
 #include "kstring.h"
 
-/* What each CPU has of its own. */
-struct rt_cpu {
-	struct rt_task *current;          /* NULL: the host context runs */
-	struct rt_context host;           /* the host context while a task runs */
-	struct rt_defer_frame *host_defers; /* its deferring frames meanwhile */
-	struct rt_task *host_waits_for;   /* rt_join from the host: come back when it is done */
-	uintptr_t stack_lo, stack_top;    /* the runtime stack */
-};
-
-static struct rt_cpu cpu0;
-static struct rt_cpu *this_cpu(void) { return &cpu0; }
+struct rt_cpu rt_cpu0;
+static struct rt_cpu *this_cpu(void) { return rt_this_cpu(); }
 
 /* What all CPUs share. */
 static struct {

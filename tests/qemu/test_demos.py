@@ -94,8 +94,12 @@ def test_incr_shows_the_result_slot_and_matches_go(m):
         expect_equal(2, len(d), "drawings of %s" % name)
         at_return, in_defer = rows(d[0][1]), rows(d[1][1])
         expect_equal(1, at_return[result_label][1], "%s: b at return" % name)
-        expect_equal(tramp, at_return["%s: return, via defer" % name][1],
+        expect_equal(tramp, at_return["%s: return address" % name][1],
                      "%s's return address is defer's trampoline" % name)
+        back = in_defer["%s: return address" % name]
+        expect(back[1] != tramp and back[2],
+               "%s: RT_RETURN put the real return address back (changed) before the deferred call" % name)
+        expect_in("%s's `ret` goes straight to main" % name, part)
         expect_equal(at_return["BP of main"][0], at_return["%s: saved rbp" % name][1],
                      "%s's saved rbp points at main's frame" % name)
         expect(at_return[result_label][0] < at_return["main: b"][0], "callee below the caller")

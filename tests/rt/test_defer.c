@@ -222,7 +222,8 @@ static void test_backtrace_in_a_deferred_call_shows_the_callers(void **state)
 	(void)state;
 	rt_test_setup();
 	the_true_caller();
-	if (!strstr(seen, "rt_defer_run+") || !strstr(seen, "the_true_caller+") ||
+	if (!strstr(seen, "rt_defer_return+") || !strstr(seen, "defers_a_backtrace+") ||
+	    !strstr(seen, "the_true_caller+") ||
 	    !strstr(seen, "test_backtrace_in_a_deferred_call_shows_the_callers+"))
 		fail_msg("backtrace from a deferred call: %s", seen);
 }
@@ -588,7 +589,7 @@ static int oom_in_rt_defer(void)
 /* Takes every object the heap can still give, of every size class. */
 static void exhaust_heap(void)
 {
-	for (size_t size = 16; size <= 4096; size *= 2)
+	for (size_t size = 16; size <= 4096; size += 16)
 		while (rt_alloc(size))
 			;
 }
@@ -628,6 +629,76 @@ static void test_out_of_memory_in_defer_kills_the_task(void **state)
 	st = with_memory_cap(oom_at_the_first_record, 16 << 20);
 	if (st)
 		fail_msg("a frame record with no memory: child exit %d (see oom_at_the_first_record)", st);
+}
+
+/* ---- what RT_RETURN hands back, and what rt_defer refuses ---- */
+
+static void set_to(uint64_t *r, uint64_t v) { *r = v; }
+
+RT_DEFERS static int32_t narrow_named(void)
+{
+	uint64_t b = 1;
+	rt_defer_result(&b);
+	rt_defer((void *)set_to, 2, (uint64_t)&b, 0x100000007UL);
+	RT_RETURN((int32_t)b); /* the caller gets the low 32 bits of b after the defer: 7 */
+}
+
+RT_DEFERS static const char *pointer_named(const char *s)
+{
+	uint64_t b = (uint64_t)s;
+	rt_defer_result(&b);
+	rt_defer((void *)set_to, 2, (uint64_t)&b, (uint64_t)(s + 2));
+	RT_RETURN(s);
+}
+
+RT_DEFERS static double double_not_named(void)
+{
+	uint64_t b = 0;
+	rt_defer_result(&b); /* a double has no named result: the value stands */
+	rt_defer((void *)set_to, 2, (uint64_t)&b, 0x4000000000000000UL);
+	RT_RETURN(0.25);
+}
+
+/* Defers only on some paths: RT_RETURN on a path that did not defer does nothing. */
+RT_DEFERS static uint64_t defers_if(uint64_t x)
+{
+	if (x & 1)
+		rt_defer((void *)note, 1, x % 10);
+	RT_RETURN(x + 1);
+}
+
+RT_DEFERS static int miscounted(void)
+{
+	int r = 0;
+	r |= rt_defer((void *)note, 2, 1) == -1;          /* says 2, gives 1 */
+	r |= (rt_defer((void *)note, 1, 1, 2) == -1) << 1; /* says 1, gives 2 */
+	r |= (rt_defer((void *)note, 7, 1, 2, 3, 4, 5, 6, 7) == -1) << 2;
+	r |= (rt_defer((void *)note, 0) == 0) << 3;
+	RT_RETURN(r);
+}
+
+static void test_rt_return_hands_back_the_right_value(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	assert_int_equal(narrow_named(), 7);
+	const char *s = "abcdef";
+	assert_ptr_equal(pointer_named(s), s + 2);
+	assert_true(double_not_named() == 0.25);
+	order_len = 0;
+	for (uint64_t x = 0; x < 6; x++)
+		assert_int_equal(defers_if(x), x + 1);
+	order[order_len] = '\0';
+	assert_string_equal(order, "135");
+	assert_int_equal(rt_defer_pending(), 0);
+	console_buf[0] = '\0';
+	order_len = 0;
+	assert_int_equal(miscounted(), 15);
+	assert_int_equal(order_len, 1); /* the zero-argument note ran, as note(0); nothing else */
+	assert_int_equal(order[0], '0');
+	assert_non_null(strstr(console_buf, "the argument count said is not the 1 given"));
+	assert_non_null(strstr(console_buf, "the argument count said is not the 2 given"));
+	assert_non_null(strstr(console_buf, "7 arguments, at most 6"));
 }
 
 /* ---- rt_defer_run_all: Goexit's half ---- */
@@ -739,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_a_return_without_rt_return_stops_the_task),
 		cmocka_unit_test(test_out_of_memory_in_defer_kills_the_task),
 		cmocka_unit_test(test_run_all_runs_every_pending_call_innermost_first),
+		cmocka_unit_test(test_rt_return_hands_back_the_right_value),
 	};
 	return unit_run("defer", tests);
 }

@@ -272,7 +272,7 @@ __attribute__((noinline)) static void panicker(void)
 RT_DEFERS static uint64_t defers_a_panic(void)
 {
 	rt_defer((void *)panicker, 0);
-	RT_RETURN(1); /* returns normally: the trampoline runs panicker */
+	RT_RETURN(1); /* returns normally: RT_RETURN runs panicker */
 }
 
 RT_DEFERS static uint64_t recovers_the_callee(void)
