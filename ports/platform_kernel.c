@@ -26,18 +26,26 @@
 
 #define POOL_MAX 8192 /* pages kept for reuse (32 MiB); more go back to the allocator */
 
-static uint64_t pool_head; /* a free page; its first word (via the direct map) links the next */
+/* The pool's pages are zero but for their first word, which (via the
+ * direct map) links the next: whoever pools a page clears what was
+ * written in it, and pool_get hands out zeroed pages. */
+static uint64_t pool_head;
 static uint64_t pool_count;
 
 static uint64_t pool_get(void)
 {
 	uint64_t f = pool_head;
 	if (f) {
-		pool_head = *(uint64_t *)phys_to_virt(f);
+		uint64_t *link = phys_to_virt(f);
+		pool_head = *link;
+		*link = 0;
 		pool_count--;
 		return f;
 	}
-	return pmem_alloc(&phys_pages);
+	f = pmem_alloc(&phys_pages);
+	if (f)
+		memset(phys_to_virt(f), 0, PAGE_SIZE);
+	return f;
 }
 
 static void pool_put(uint64_t f)
@@ -78,10 +86,10 @@ static uint64_t commit_high;
 static void pool_put_table(void *ctx, uint64_t phys)
 {
 	(void)ctx;
+	memset(phys_to_virt(phys), 0, PAGE_SIZE); /* empty already, as far as the pool is told */
 	pool_put(phys);
 }
 
-/* Maps fresh zeroed pages at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
 /* Stack addresses up to end are about to be mapped. */
 static void advance_frontier(uint64_t end)
 {
@@ -98,18 +106,18 @@ static void advance_frontier(uint64_t end)
 	}
 }
 
+/* Maps zeroed pages from the pool at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
 int plat_commit(uintptr_t addr, size_t bytes)
 {
 	advance_frontier(addr + bytes);
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
-		uint64_t f = pool_get();
+		uint64_t f = pool_get(); /* zeroed */
 		if (!f || pt_map(&kernel_pt_env, vm_root(), addr + off, f, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
 			if (f)
 				pool_put(f);
-			plat_decommit(addr, off);
+			plat_decommit(addr, off, addr + off);
 			return -1;
 		}
-		memset(phys_to_virt(f), 0, PAGE_SIZE);
 	}
 	return 0;
 }
@@ -123,13 +131,17 @@ int plat_commit(uintptr_t addr, size_t bytes)
  * invlpg of each page also drops the paging-structure caches for it.
  * [fault-safe]
  */
-void plat_decommit(uintptr_t addr, size_t bytes)
+void plat_decommit(uintptr_t addr, size_t bytes, uintptr_t written_from)
 {
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
 		struct pt_walk w;
 		pt_walk(&kernel_pt_env, vm_root(), addr + off, &w);
-		if (w.mapped)
-			pool_put(w.phys);
+		if (!w.mapped)
+			continue;
+		uintptr_t page = addr + off, from = written_from > page ? written_from : page;
+		if (from < page + PAGE_SIZE) /* the pool's pages are zero: clear what was written */
+			memset((char *)phys_to_virt(w.phys) + (from - page), 0, page + PAGE_SIZE - from);
+		pool_put(w.phys);
 	}
 	pt_unmap_prune(&kernel_pt_env, vm_root(), addr, bytes, commit_high, pool_put_table);
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE)

@@ -213,9 +213,7 @@ static int pool_commit(uintptr_t addr, size_t bytes, int order)
 		pool_free[order][pool_free_n[order]++] = off;
 		return -1;
 	}
-	if (reused)
-		memset(p, 0, bytes);
-	return 0;
+	return 0; /* a pooled range was cleared when it came back (plat_decommit) */
 }
 
 int plat_commit(uintptr_t addr, size_t bytes)
@@ -232,10 +230,14 @@ int plat_commit(uintptr_t addr, size_t bytes)
 	return p == (void *)addr ? 0 : -1;
 }
 
-void plat_decommit(uintptr_t addr, size_t bytes)
+void plat_decommit(uintptr_t addr, size_t bytes, uintptr_t written_from)
 {
 	int order = order_of(bytes);
 	int64_t off = order >= 0 && pool_fd >= 0 ? backing_take(addr) : -1;
+	if (off >= 0 && written_from < addr + bytes) { /* pooled ranges are kept zeroed */
+		uintptr_t from = written_from > addr ? written_from : addr;
+		memset((void *)from, 0, addr + bytes - from);
+	}
 	mmap((void *)addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (off < 0)
 		return;

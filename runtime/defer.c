@@ -18,7 +18,7 @@
  *     ... RT_RETURN's %rsp
  *     rt_defer_return      (1) puts the return address back,
  *                          (2) runs the deferred calls, newest first, below it all,
- *                          (3) copies the named result, if any, over v,
+ *                          (3) hands back the named result, if any, for v,
  *                          (4) unlinks and frees the record
  *     the deferred call
  *
@@ -66,7 +66,6 @@
 #include "rt.h"
 
 #include "format.h"
-#include "kstring.h"
 
 
 struct rt_defer_frame *rt_defer_frames;
@@ -193,11 +192,10 @@ static inline __attribute__((always_inline)) struct rt_defer_frame *frame_for(ui
  * of arguments, a caller that is not a deferring frame); out of memory
  * stops the task instead.
  */
-__attribute__((noinline)) int rt_defer_args(const void *fn, int nargs, uint64_t a0, uint64_t a1,
-					    uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static inline __attribute__((always_inline)) int defer_in(uintptr_t *fp, const void *fn, int nargs,
+							 uint64_t a0, uint64_t a1, uint64_t a2,
+							 uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	rt_headroom();
-	uintptr_t *fp = __builtin_frame_address(0);
 	if (nargs < 0 || nargs > RT_DEFER_ARGS) {
 		if (nargs < 0)
 			rt_print("runtime: defer: the argument count said is not the %d given\n", -1 - nargs);
@@ -219,6 +217,21 @@ __attribute__((noinline)) int rt_defer_args(const void *fn, int nargs, uint64_t 
 	r->next = f->defers;
 	f->defers = r;
 	return 0;
+}
+
+__attribute__((noinline)) int rt_defer_args(const void *fn, int nargs, uint64_t a0, uint64_t a1,
+					    uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	rt_headroom();
+	return defer_in(__builtin_frame_address(0), fn, nargs, a0, a1, a2, a3, a4, a5);
+}
+
+/* The same for up to four arguments: all in registers, none in the caller's frame. */
+__attribute__((noinline)) int rt_defer4(const void *fn, int nargs, uint64_t a0, uint64_t a1, uint64_t a2,
+					uint64_t a3)
+{
+	rt_headroom();
+	return defer_in(__builtin_frame_address(0), fn, nargs, a0, a1, a2, a3, 0, 0);
 }
 
 /* Declares the calling function's named result: the value it holds after
@@ -262,11 +275,11 @@ int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args)
 
 /*
  * RT_RETURN's out-of-line half, called from F (whose record is f, the
- * innermost) once its return value is in *value: see the drawing at the
- * top. A named result replaces *value if the value is an integer or a
- * pointer (value_bytes, at most 8, is then its size; 0 otherwise).
+ * innermost) once its return value is evaluated: see the drawing at the
+ * top. Returns the named result, if F declared one, for RT_RETURN to put
+ * in place of the value when that is an integer or a pointer.
  */
-void rt_defer_return(struct rt_defer_frame *f, void *value, size_t value_bytes)
+struct rt_defer_returned rt_defer_return(struct rt_defer_frame *f)
 {
 	rt_headroom();
 	*(uintptr_t *)(f->top.rbp + 8) = f->ret;
@@ -279,10 +292,10 @@ void rt_defer_return(struct rt_defer_frame *f, void *value, size_t value_bytes)
 		rec_release(f, r);
 		fn(a0, a1, a2, a3, a4, a5);
 	}
-	if (f->result && value_bytes) /* little-endian: the low bytes are the value's */
-		memcpy(value, f->result, value_bytes);
+	struct rt_defer_returned ret = { f->result ? *f->result : 0, f->result != NULL };
 	rt_defer_frames = f->next;
 	frame_release(f);
+	return ret;
 }
 
 /*

@@ -33,8 +33,12 @@ uintptr_t plat_stack_region(size_t bytes);
 int plat_commit(uintptr_t addr, size_t bytes);
 
 /* Makes [addr, addr+bytes) inaccessible again and gives its memory back
- * (to a pool: the physical pages are reused, the addresses never). [fault-safe] */
-void plat_decommit(uintptr_t addr, size_t bytes);
+ * (to a pool: the physical pages are reused, the addresses never).
+ * Nothing below written_from was written since the commit (it is still
+ * zero): a pool that keeps its pages zeroed clears only [written_from,
+ * addr+bytes) of them, and the next commit clears nothing. Pass addr when
+ * that is not known, addr+bytes when nothing was written. [fault-safe] */
+void plat_decommit(uintptr_t addr, size_t bytes, uintptr_t written_from);
 
 /* Moves the pages of the stack [stack_lo, stack_lo+stack_size) that lie
  * from `from` (page aligned) to its top, to `to` (page aligned, reserved,

@@ -214,7 +214,8 @@ void rt_stack_cache_flush(void)
 	for (int c = 0; c < STACK_CACHE_CLASSES; c++)
 		while (stack_cache_n[c]) {
 			size_t size = RT_STACK_MIN << c;
-			plat_decommit(stack_cache[c][--stack_cache_n[c]], size);
+			uintptr_t lo = stack_cache[c][--stack_cache_n[c]];
+			plat_decommit(lo, size, lo + size); /* cleared when cached */
 			stack_cache_bytes -= size;
 		}
 }
@@ -269,7 +270,7 @@ void rt_stack_put(uintptr_t lo, size_t size, uintptr_t dirty)
 	int c = cache_class(size);
 	rt_stack_committed -= size;
 	if (c < 0 || rt_stack_fault_on_free || stack_cache_bytes + size > STACK_CACHE_BYTES) {
-		plat_decommit(lo, size);
+		plat_decommit(lo, size, dirty ? dirty : lo);
 		return;
 	}
 	if (!dirty)

@@ -103,11 +103,11 @@ static uintptr_t remap_grow(uintptr_t lo, uintptr_t hi, uintptr_t from, size_t n
 	if (!nlo || plat_commit(nlo, new_size - moved) != 0)
 		return 0;
 	if (plat_move_pages(lo, hi - lo, page, nhi - moved) != 0) {
-		plat_decommit(nlo, new_size - moved);
+		plat_decommit(nlo, new_size - moved, nlo + new_size - moved); /* untouched */
 		return 0;
 	}
 	if (page > lo)
-		plat_decommit(lo, page - lo);
+		plat_decommit(lo, page - lo, lo);
 	rt_stack_committed += new_size - (hi - lo);
 	return nlo;
 }

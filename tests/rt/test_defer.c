@@ -651,6 +651,14 @@ RT_DEFERS static const char *pointer_named(const char *s)
 	RT_RETURN(s);
 }
 
+RT_DEFERS static bool bool_named(void)
+{
+	uint64_t b = 0;
+	rt_defer_result(&b);
+	rt_defer((void *)set_to, 2, (uint64_t)&b, 0x200); /* not 0: true, though its low byte is 0 */
+	RT_RETURN((bool)b);
+}
+
 RT_DEFERS static double double_not_named(void)
 {
 	uint64_t b = 0;
@@ -685,6 +693,7 @@ static void test_rt_return_hands_back_the_right_value(void **state)
 	const char *s = "abcdef";
 	assert_ptr_equal(pointer_named(s), s + 2);
 	assert_true(double_not_named() == 0.25);
+	assert_true(bool_named());
 	order_len = 0;
 	for (uint64_t x = 0; x < 6; x++)
 		assert_int_equal(defers_if(x), x + 1);

@@ -5,6 +5,8 @@
  */
 #include "rt_test.h"
 
+#include <time.h>
+
 #include "chan.h"
 #include "closure.h"
 #include "defer.h"
@@ -308,6 +310,38 @@ static void test_cached_stacks_come_back_all_zero(void **state)
 		assert_true(after.stack_cache_hits == before.stack_cache_hits + 1);
 		rt_reap(b);
 	}
+}
+
+/*
+ * With the cache off (fault-on-free), a finished task's stack goes back to
+ * the platform, which keeps its pooled pages zeroed by clearing only what
+ * the task wrote (plat_decommit's written_from) and clears nothing when it
+ * hands them out again. Random amounts written, seeded; the next task on
+ * recycled pages must find them all zero.
+ */
+static void test_recycled_pages_come_back_all_zero(void **state)
+{
+	(void)state;
+	rt_test_setup();
+	rt_set_stack_fault_on_free(true);
+	uint64_t seed = (uint64_t)time(NULL), x = seed;
+	for (int i = 0; i < 200; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t bytes = i < 4 ? (uint64_t[]){ 8, 4096 - 512, 4096, 30000 }[i] : 8 + (x >> 33) % 30000;
+		uint64_t v = 0;
+		struct rt_task *a = rt_spawn(scribble_task, bytes, "scribble");
+		assert_non_null(a);
+		assert_int_equal(rt_join(a, &v), RT_EXIT_RETURNED);
+		rt_reap(a);
+		struct rt_task *b = rt_spawn(count_dirty_task, 0, "check");
+		assert_non_null(b);
+		assert_int_equal(rt_join(b, &v), RT_EXIT_RETURNED);
+		rt_reap(b);
+		if (v != 0)
+			fail_msg("seed %lu, round %d: a stack on recycled pages held %lu non-zero words after "
+				 "a task wrote %lu bytes", seed, i, v, bytes);
+	}
+	rt_set_stack_fault_on_free(false);
 }
 
 /* Parks holding `bytes` of stack (over a quarter of its stack: it is not shrunk while parked). */
@@ -767,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_limit_kills_only_that_task),
 		cmocka_unit_test(test_stale_global_pointer_faults_with_report),
 		cmocka_unit_test(test_cached_stacks_come_back_all_zero),
+		cmocka_unit_test(test_recycled_pages_come_back_all_zero),
 		cmocka_unit_test(test_stack_cache_is_bounded_and_reused),
 		cmocka_unit_test(test_fault_on_free_never_reuses_addresses),
 		cmocka_unit_test(test_adaptive_first_stack),
