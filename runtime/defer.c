@@ -37,9 +37,10 @@
  * Panics find the records, as Go's panic finds open-coded defers through
  * funcdata: rt_panic (panic.c) takes the innermost pending call off the
  * list, whichever function deferred it. Each record is taken off before
- * its call, so a deferred call that panics never runs twice, and one that
- * recovers resumes F at its recovery point, whose RT_RETURN runs what is
- * left.
+ * its call, so a deferred call that panics never runs twice. When one
+ * recovers, rt_panic runs F's remaining calls from its own frame, below
+ * all of F's memory, then resumes F at its recovery point, whose
+ * RT_RETURN finds nothing left to run.
  *
  * Frame records form a per-task list, innermost first (rt_defer_frames
  * for the running task, swapped by the scheduler); records live in the
@@ -66,7 +67,6 @@
 #include "rt.h"
 
 #include "format.h"
-
 
 struct rt_defer_frame *rt_defer_frames;
 _Noreturn void rt_kill_self(const char *reason);
