@@ -43,7 +43,7 @@ KERNEL_INC := -Ikernel -Ilib -Iruntime -Ishell -Idemos -Itwins -Iboot -Itests/fu
 # kernel's flags and into the Linux port's builds (tests/rt, bench) with
 # theirs. It sees only runtime/ and lib/.
 RUNTIME_C := task stack stackmove stackfault heap chan closure defer panic
-RUNTIME_S := context closure_stubs defer_tramp panic_switch
+RUNTIME_S := context closure_stubs defer_tramp panic_switch stackscan
 RUNTIME_INC := -Iruntime -Ilib
 # What the Linux port links beside the runtime: the port and lib/.
 LINUX_PORT_SRC := ports/platform_linux.c $(LIB_C:%=lib/%.c)

@@ -103,6 +103,15 @@ bool rt_stack_wake(struct rt_task *t);
 bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, struct rt_regs *regs,
 		   bool grow);
 
+/* ---- stackscan.S: the move's loops over every used word ----
+ * Each word w of [src, end) with lo <= w <= hi becomes w + delta; the
+ * rest stay as they are. rt_scan_copy writes the result at the same
+ * place plus delta, rt_scan_adjust in place. Both return how many words
+ * changed. [fault-safe] */
+uint64_t rt_scan_copy(const uint64_t *src, const uint64_t *end, int64_t delta, uint64_t lo,
+		      uint64_t hi);
+uint64_t rt_scan_adjust(uint64_t *p, const uint64_t *end, int64_t delta, uint64_t lo, uint64_t hi);
+
 /* ---- defer.c: the records behind defer (defer.h has the user's side) ---- */
 struct rt_defer_rec {
 	struct rt_defer_rec *next;

@@ -50,36 +50,15 @@ static void adjust_word(uint64_t *w, struct move *m)
 /* The used part of the stack, copied and adjusted in one pass (adjustframe). */
 static void copy_stack(uintptr_t from, uintptr_t hi, struct move *m)
 {
-	const uint64_t *src = (const uint64_t *)from, *end = (const uint64_t *)hi;
-	uint64_t *dst = (uint64_t *)(from + m->delta);
-	uint64_t span = m->hi - m->lo, lo = m->lo, n = 0;
-	/* Unrolled: the loop's own compare and jump once per eight words
-	 * (a used stack is always a whole number of words, not of eight). */
-#pragma GCC unroll 8
-	for (; src < end; src++, dst++) {
-		uint64_t v = *src;
-		if (v - lo <= span) {
-			v += m->delta;
-			n++;
-		}
-		*dst = v;
-	}
-	m->adjusted += n;
+	m->adjusted += rt_scan_copy((const uint64_t *)from, (const uint64_t *)hi, m->delta, m->lo,
+				    m->hi);
 }
 
 /* The used part, its pages already moved to [from + delta, hi + delta) by
  * the platform: adjusted where it now is, nothing copied. */
 static void adjust_in_place(uintptr_t from, uintptr_t hi, struct move *m)
 {
-	uint64_t *w = (uint64_t *)from, *end = (uint64_t *)hi;
-	uint64_t span = m->hi - m->lo, lo = m->lo, n = 0;
-#pragma GCC unroll 8
-	for (; w < end; w++)
-		if (*w - lo <= span) {
-			*w += m->delta;
-			n++;
-		}
-	m->adjusted += n;
+	m->adjusted += rt_scan_adjust((uint64_t *)from, (const uint64_t *)hi, m->delta, m->lo, m->hi);
 }
 
 /*
