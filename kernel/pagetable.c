@@ -69,6 +69,18 @@ static uint64_t *entry_for(const struct pt_env *env, uint64_t pml4, uint64_t va,
 }
 
 /*
+ * The 4 KiB leaf entry of va (canonical), creating the tables above it if
+ * create is set; NULL if a table is missing (or no frame was left for it)
+ * or a large page is in the way. The entries of the rest of va's 2 MiB
+ * follow it in memory: a caller that maps or unmaps a run of pages walks
+ * once per 2 MiB, not once per page.
+ */
+uint64_t *pt_leaf_entry(const struct pt_env *env, uint64_t pml4, uint64_t va, int create)
+{
+	return va_is_canonical(va) ? entry_for(env, pml4, va, 1, create) : NULL;
+}
+
+/*
  * Maps [va, va+size) to [pa, pa+size) with the given leaf bits (PTE_P is
  * added). With PT_MAP_LARGE, uses 2 MiB pages where va, pa and the
  * remaining size allow. Fails with PT_EXISTS rather than replace a mapping.
@@ -129,8 +141,10 @@ static int prune_level(const struct pt_env *env, uint64_t pml4, uint64_t va, uin
 	uint64_t span = 1ULL << (12 + 9 * (level - 1)); /* what one entry at this level covers */
 	int freed = 0;
 	for (uint64_t a = va & ~(span - 1); a < end && a >= (va & ~(span - 1)); a += span) {
+		if (a + span - 1 >= keep_from) /* first: it costs no walk */
+			continue;
 		uint64_t *e = level == 4 ? &table(env, pml4)[index_of(a, 4)] : entry_for(env, pml4, a, level, 0);
-		if (!e || !(*e & PTE_P) || (*e & PTE_PS) || a + span - 1 >= keep_from)
+		if (!e || !(*e & PTE_P) || (*e & PTE_PS))
 			continue;
 		uint64_t below = *e & PTE_ADDR;
 		if (table_is_empty(env, below)) {

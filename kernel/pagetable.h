@@ -63,6 +63,7 @@ int pt_unmap_prune(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_
 int pt_prune(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t size, uint64_t keep_from,
 	     void (*free_table)(void *ctx, uint64_t phys));
 void pt_walk(const struct pt_env *env, uint64_t pml4, uint64_t va, struct pt_walk *w);
+uint64_t *pt_leaf_entry(const struct pt_env *env, uint64_t pml4, uint64_t va, int create);
 int pt_set_flags(const struct pt_env *env, uint64_t pml4, uint64_t va, uint64_t set, uint64_t clear);
 uint64_t pt_for_each(const struct pt_env *env, uint64_t pml4,
 		     void (*fn)(void *arg, const struct pt_leaf *leaf), void *arg);

@@ -83,11 +83,36 @@ int plat_program_text(uintptr_t pc)
  * addresses upwards, so no stack will ever be mapped below it again. */
 static uint64_t commit_high;
 
+/*
+ * The page tables under stack addresses come and go with the stacks: they
+ * are made through stack_pt_env and freed by pool_put_table, which count
+ * them, so a leak check can tell them from a leak (kplat_stack_tables).
+ */
+static uint64_t stack_tables;
+
+static uint64_t stack_table_alloc(void *ctx)
+{
+	uint64_t f = kernel_pt_env.alloc_frame(ctx);
+	stack_tables += f != 0;
+	return f;
+}
+
+static void *stack_table_ptr(void *ctx, uint64_t phys)
+{
+	(void)ctx;
+	return phys_to_virt(phys);
+}
+
+static const struct pt_env stack_pt_env = { stack_table_alloc, stack_table_ptr, NULL };
+
+uint64_t kplat_stack_tables(void) { return stack_tables; }
+
 static void pool_put_table(void *ctx, uint64_t phys)
 {
 	(void)ctx;
 	memset(phys_to_virt(phys), 0, PAGE_SIZE); /* empty already, as far as the pool is told */
 	pool_put(phys);
+	stack_tables--;
 }
 
 /* Stack addresses up to end are about to be mapped. */
@@ -101,27 +126,43 @@ static void advance_frontier(uint64_t end)
 		commit_high = end;
 		if (old) {
 			uint64_t from = (old - 1) & ~(LARGE_PAGE_SIZE - 1);
-			pt_prune(&kernel_pt_env, vm_root(), from, old - from, commit_high, pool_put_table);
+			pt_prune(&stack_pt_env, vm_root(), from, old - from, commit_high, pool_put_table);
 		}
 	}
 }
+
+/*
+ * The leaf entry of page addr, from the entry of the page before it when
+ * both lie in the same 2 MiB (one walk per 2 MiB of a run of pages: the
+ * entries of one page table follow each other). prev: the entry returned
+ * for addr - PAGE_SIZE, or NULL. NULL if a table is missing (create: or
+ * no frame was left for it).
+ */
+static uint64_t *stack_pte(uintptr_t addr, uint64_t *prev, int create)
+{
+	if (prev && (addr & (LARGE_PAGE_SIZE - 1)))
+		return prev + 1;
+	return pt_leaf_entry(&stack_pt_env, vm_root(), addr, create);
+}
+
+#define STACK_PTE_FLAGS (PTE_P | PTE_W | PTE_NX)
 
 /* Maps zeroed pages from the pool at [addr, addr+bytes). [fault-safe: no locks, IST stack] */
 int plat_commit(uintptr_t addr, size_t bytes)
 {
 	advance_frontier(addr + bytes);
+	uint64_t *e = NULL;
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
-		uint64_t f = pool_get(); /* zeroed */
-		if (!f || pt_map(&kernel_pt_env, vm_root(), addr + off, f, PAGE_SIZE, PTE_W | PTE_NX, 0)) {
-			if (f)
-				pool_put(f);
+		e = stack_pte(addr + off, e, 1);
+		uint64_t f = e && !(*e & PTE_P) ? pool_get() : 0; /* zeroed */
+		if (!f) { /* out of memory, or mapped already */
 			plat_decommit(addr, off, addr + off);
 			return -1;
 		}
+		*e = f | STACK_PTE_FLAGS;
 	}
 	return 0;
 }
-
 
 /*
  * Unmaps [addr, addr+bytes) and pools its pages. Stack addresses are never
@@ -133,19 +174,25 @@ int plat_commit(uintptr_t addr, size_t bytes)
  */
 void plat_decommit(uintptr_t addr, size_t bytes, uintptr_t written_from)
 {
+	uint64_t *e = NULL;
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
-		struct pt_walk w;
-		pt_walk(&kernel_pt_env, vm_root(), addr + off, &w);
-		if (!w.mapped)
+		uintptr_t page = addr + off;
+		e = stack_pte(page, e, 0);
+		if (!e) { /* no table here: on to the next 2 MiB */
+			off = ((page + LARGE_PAGE_SIZE) & ~(LARGE_PAGE_SIZE - 1)) - addr - PAGE_SIZE;
 			continue;
-		uintptr_t page = addr + off, from = written_from > page ? written_from : page;
+		}
+		if (!(*e & PTE_P))
+			continue;
+		uint64_t phys = *e & PTE_ADDR;
+		uintptr_t from = written_from > page ? written_from : page;
 		if (from < page + PAGE_SIZE) /* the pool's pages are zero: clear what was written */
-			memset((char *)phys_to_virt(w.phys) + (from - page), 0, page + PAGE_SIZE - from);
-		pool_put(w.phys);
+			memset((char *)phys_to_virt(phys) + (from - page), 0, page + PAGE_SIZE - from);
+		*e = 0;
+		invlpg(page);
+		pool_put(phys);
 	}
-	pt_unmap_prune(&kernel_pt_env, vm_root(), addr, bytes, commit_high, pool_put_table);
-	for (size_t off = 0; off < bytes; off += PAGE_SIZE)
-		invlpg(addr + off);
+	pt_prune(&stack_pt_env, vm_root(), addr, bytes, commit_high, pool_put_table);
 }
 
 /*
@@ -158,21 +205,30 @@ int plat_move_pages(uintptr_t stack_lo, size_t stack_size, uintptr_t from, uintp
 {
 	size_t bytes = stack_lo + stack_size - from;
 	advance_frontier(to + bytes);
+	uint64_t *src = NULL, *dst = NULL;
 	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
-		struct pt_walk w;
-		pt_walk(&kernel_pt_env, vm_root(), from + off, &w);
-		if (!w.mapped || pt_map(&kernel_pt_env, vm_root(), to + off, w.phys, PAGE_SIZE,
-					PTE_W | PTE_NX, 0)) {
+		src = stack_pte(from + off, src, 0);
+		dst = stack_pte(to + off, dst, 1);
+		if (!src || !(*src & PTE_P) || !dst || (*dst & PTE_P)) {
 			/* Undo: the pages stay where they were. */
-			pt_unmap_prune(&kernel_pt_env, vm_root(), to, off, commit_high, pool_put_table);
-			for (size_t o = 0; o < off; o += PAGE_SIZE)
+			uint64_t *e = NULL;
+			for (size_t o = 0; o < off; o += PAGE_SIZE) {
+				e = stack_pte(to + o, e, 0);
+				*e = 0;
 				invlpg(to + o);
+			}
+			pt_prune(&stack_pt_env, vm_root(), to, bytes, commit_high, pool_put_table);
 			return -1;
 		}
+		*dst = (*src & PTE_ADDR) | STACK_PTE_FLAGS;
 	}
-	pt_unmap_prune(&kernel_pt_env, vm_root(), from, bytes, commit_high, pool_put_table);
-	for (size_t off = 0; off < bytes; off += PAGE_SIZE)
+	src = NULL;
+	for (size_t off = 0; off < bytes; off += PAGE_SIZE) {
+		src = stack_pte(from + off, src, 0);
+		*src = 0;
 		invlpg(from + off);
+	}
+	pt_prune(&stack_pt_env, vm_root(), from, bytes, commit_high, pool_put_table);
 	return 0;
 }
 

@@ -504,6 +504,38 @@ static void test_unmap(void **state)
 	assert_int_equal(pt_unmap(&a->env, a->pml4, va, 0x800), PT_BADARG);
 }
 
+/* pt_leaf_entry: the leaf entry of a page, and its 2 MiB's next entries after it. */
+static void test_leaf_entry(void **state)
+{
+	struct arena *a = *state;
+	uint64_t va = 0x0000100000200000UL - 2 * K4; /* the last two pages of a 2 MiB */
+	assert_null(pt_leaf_entry(&a->env, a->pml4, va, 0)); /* no tables, none made */
+	unsigned before = a->allocs;
+	uint64_t *e = pt_leaf_entry(&a->env, a->pml4, va, 1);
+	assert_non_null(e);
+	assert_int_equal(a->allocs - before, 3); /* PDPT, PD and PT */
+	assert_ptr_equal(e, &table_at(a, va, 1)[idx(va, 1)]);
+	e[0] = 0x700000 | PTE_P | PTE_W;
+	e[1] = 0x701000 | PTE_P;
+	struct pt_walk w;
+	walk(a, va + K4 + 5, &w);
+	assert_int_equal(w.mapped, 1);
+	assert_int_equal(w.phys, 0x701005);
+	assert_int_equal(w.writable, 0);
+	/* Once made, found without making; the next 2 MiB has its own table. */
+	assert_ptr_equal(pt_leaf_entry(&a->env, a->pml4, va + K4, 0), e + 1);
+	assert_null(pt_leaf_entry(&a->env, a->pml4, va + 2 * K4, 0));
+	/* Out of frames: NULL, and nothing half made. */
+	a->limit = a->next;
+	assert_null(pt_leaf_entry(&a->env, a->pml4, va + 2 * K4, 1));
+	/* A large page in the way, and a non-canonical address: no entry. */
+	a->limit = ARENA_SIZE;
+	assert_int_equal(pt_map(&a->env, a->pml4, 0x40000000, 0x40000000, LARGE_2M, PTE_W, PT_MAP_LARGE),
+			 PT_OK);
+	assert_null(pt_leaf_entry(&a->env, a->pml4, 0x40000000 + K4, 1));
+	assert_null(pt_leaf_entry(&a->env, a->pml4, 0x0000800000000000UL, 1));
+}
+
 /* A non-canonical address names no page: it must not alias the high half. */
 static void test_noncanonical_never_aliases(void **state)
 {
@@ -756,6 +788,7 @@ int main(void)
 		T(test_map_badarg),
 		T(test_map_nomem),
 		T(test_unmap),
+		T(test_leaf_entry),
 		T(test_unmap_prune_frees_empty_tables),
 		T(test_prune_frees_tables_left_at_the_old_frontier),
 		T(test_noncanonical_never_aliases),
