@@ -81,6 +81,7 @@ void qemu_exit_if_testing(int code);
 /* ports/platform_kernel.c: the runtime's platform on this machine */
 void kplat_init(void);
 uint64_t kplat_pool_pages(void); /* physical pages pooled for stacks */
+uint64_t kplat_stack_tables(void); /* page tables under stack addresses, now */
 struct trapframe;
 struct rt_regs;
 void kplat_regs_from_trap(const struct trapframe *tf, struct rt_regs *r);

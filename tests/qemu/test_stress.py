@@ -20,8 +20,7 @@ MASKS = [
     (r"\bchain checked \d+ times\b", "chain checked N times"),     # grow: once per move
     (r"\bhigh water \d+ KiB\b", "high water N KiB"),  # recorded by faults, fewer under stress
     (r"\bmoved by (growth|shrink) \(move \d+\)", "moved by MOVE (move N)"),  # which move came first
-    (r"\b\d+ pages still taken\b", "N pages still taken"),          # churn: page tables, spans
-    (r"\b-?\d+ more in cached stacks\b", "N more in cached stacks"),
+    (r"churn: pages taken afterwards: .*", "churn: pages taken afterwards: N"),  # tables, spans
     (r"\b\d+ segment allocations\b", "N segment allocations"),        # hotsplit: a bigger stack
     (r"\b\d+ stack growths? \(4 -> \d+ KiB\)", "N stack growths (4 -> N KiB)"),  # never crosses
     (r"(stack: \[0xADDR, 0xADDR\)) \d+ KiB", r"\1 N KiB"),      # swap: stress may have shrunk it
