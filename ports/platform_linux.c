@@ -250,6 +250,9 @@ void plat_decommit(uintptr_t addr, size_t bytes, uintptr_t written_from)
 /* Pooled stacks are views of the memfd (their offsets are in `backing`):
  * copied, not moved. Larger ones are anonymous memory, moved by mremap;
  * the range they leave is reserved again, inaccessible. [fault-safe] */
+/* Below 64 KiB in use, mremap and mmap cost more than the copy (platform.h). */
+const size_t plat_remap_min = 64UL << 10;
+
 int plat_move_pages(uintptr_t stack_lo, size_t stack_size, uintptr_t from, uintptr_t to)
 {
 	size_t bytes = stack_lo + stack_size - from;

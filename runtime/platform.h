@@ -47,6 +47,11 @@ void plat_decommit(uintptr_t addr, size_t bytes, uintptr_t written_from);
  * Returns 0, or -1 (nothing changed) where the platform cannot: the
  * caller copies instead. [fault-safe] */
 int plat_move_pages(uintptr_t stack_lo, size_t stack_size, uintptr_t from, uintptr_t to);
+/* The least used part of a growing stack worth moving by plat_move_pages
+ * rather than copying: one page on bare metal (a page-table write and an
+ * invlpg per page), 64 KiB on Linux (below it two mremap/mmap system calls
+ * cost more than the copy). */
+extern const size_t plat_remap_min;
 
 /* The runtime's own stack (Go's g0 stack), one per CPU: `bytes` mapped
  * and never moving, with an unmapped guard below. Returns its top

@@ -62,7 +62,7 @@ static void adjust_in_place(uintptr_t from, uintptr_t hi, struct move *m)
 }
 
 /*
- * A growth whose used part is at least REMAP_MIN bytes moves its pages
+ * A growth whose used part is at least plat_remap_min bytes moves its pages
  * instead of copying them (plat_move_pages): the new stack's lower part
  * is committed fresh, the used pages change address, and only the words
  * that point into the stack are written.
@@ -71,11 +71,12 @@ static void adjust_in_place(uintptr_t from, uintptr_t hi, struct move *m)
  *                        '---- pages moved, not copied ----.
  *   new:  nlo |      committed fresh        |pg  in use   | nhi
  *
- * Returns the new stack's low end, or 0 if the platform could not (the
- * caller copies instead).
+ * dirty: the old stack's lowest written word (below it, the pages left
+ * behind are still zero and need no clearing). Returns the new stack's
+ * low end, or 0 if the platform could not (the caller copies instead).
  */
-#define REMAP_MIN (64UL << 10)
-static uintptr_t remap_grow(uintptr_t lo, uintptr_t hi, uintptr_t from, size_t new_size)
+static uintptr_t remap_grow(uintptr_t lo, uintptr_t hi, uintptr_t from, size_t new_size,
+			    uintptr_t dirty)
 {
 	uintptr_t page = from & ~(PLAT_PAGE - 1), moved = hi - page;
 	uintptr_t nlo = rt_stack_va_alloc(new_size), nhi = nlo + new_size;
@@ -86,7 +87,7 @@ static uintptr_t remap_grow(uintptr_t lo, uintptr_t hi, uintptr_t from, size_t n
 		return 0;
 	}
 	if (page > lo)
-		plat_decommit(lo, page - lo, lo);
+		plat_decommit(lo, page - lo, dirty);
 	rt_stack_committed += new_size - (hi - lo);
 	return nlo;
 }
@@ -257,7 +258,8 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 	 * stack is full; any other move: its unused part is read once). */
 	rt_stack_high_water(t); /* sets t->stack_dirty */
 	uintptr_t dirty = t->stack_dirty;
-	uintptr_t nlo = grow && hi - from >= REMAP_MIN ? remap_grow(lo, hi, from, new_size) : 0;
+	uintptr_t nlo = grow && hi - from >= plat_remap_min ? remap_grow(lo, hi, from, new_size, dirty)
+							  : 0;
 	bool remapped = nlo != 0;
 	if (!remapped)
 		nlo = rt_stack_get(new_size);

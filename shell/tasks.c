@@ -242,7 +242,8 @@ void cmd_tasks(int argc, char **argv)
 	struct rt_heap_stats h;
 	rt_get_stats(&g);
 	rt_heap_get_stats(&h);
-	kprintf("  ID NAME     STATE      STACK KiB  USED KiB  HIGH KiB GROWS SHRINKS COPIED KiB "
+	/* MOVED KiB: the bytes its moves carried, copied or remapped. */
+	kprintf("  ID NAME     STATE      STACK KiB  USED KiB  HIGH KiB GROWS SHRINKS  MOVED KiB "
 		"MOVING us\n");
 	for (struct rt_task *t = rt_tasks(); t; t = t->all_next) {
 		uint64_t size = t->stack_hi - t->stack_lo;
@@ -251,7 +252,8 @@ void cmd_tasks(int argc, char **argv)
 		kprintf("%4lu %-8s %-9s %10lu %9lu %9lu %5lu %7lu %10lu %9lu\n", t->id, t->name,
 			t->image ? "asleep" : state_name(t->state), size >> 10, used >> 10, high >> 10,
 			t->stats.grows,
-			t->stats.shrinks, t->stats.bytes_copied >> 10, t->stats.move_ns / 1000);
+			t->stats.shrinks, (t->stats.bytes_copied + t->stats.bytes_remapped) >> 10,
+			t->stats.move_ns / 1000);
 	}
 	kprintf("tasks: %lu spawned, %lu live; stacks: %lu KiB mapped, %lu KiB cached\n",
 		g.tasks_spawned, g.tasks_live, g.stack_bytes_committed >> 10, g.stack_bytes_cached >> 10);
@@ -285,9 +287,10 @@ void cmd_stack(int argc, char **argv)
 	kprintf("task %lu (%s), %s: stack [%#lx, %#lx), %lu KiB, %lu bytes used, guard [%#lx, %#lx)\n",
 		t->id, t->name, state_name(t->state), t->stack_lo, t->stack_hi, size >> 10, used,
 		t->stack_lo - RT_STACK_GUARD, t->stack_lo);
-	kprintf("  moves: %lu grows, %lu shrinks, %lu bytes copied, %lu pointers adjusted, %lu us moving; "
-		"high water %lu bytes\n", t->stats.grows, t->stats.shrinks, t->stats.bytes_copied,
-		t->stats.pointers_adjusted, t->stats.move_ns / 1000, rt_stack_high_water(t));
+	kprintf("  moves: %lu grows, %lu shrinks, %lu bytes copied, %lu remapped, %lu pointers adjusted, "
+		"%lu us moving; high water %lu bytes\n", t->stats.grows, t->stats.shrinks,
+		t->stats.bytes_copied, t->stats.bytes_remapped, t->stats.pointers_adjusted,
+		t->stats.move_ns / 1000, rt_stack_high_water(t));
 	/* The saved context, in the task record (runtime/context.S). */
 	uint64_t rip = t->ctx.rip, rbp = t->ctx.rbp;
 	kprintf("  frames (innermost first; identical runs folded):\n");
