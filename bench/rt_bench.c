@@ -431,6 +431,32 @@ __attribute__((noipa)) static void library_defer(uint64_t *x)
 	library_run();
 }
 
+/*
+ * The same with a record kept, the least any defer that lets a function
+ * defer on some paths and not others must keep: the deferring frame, the
+ * function and its argument, pushed on a stack of records and popped at
+ * the return (and the frame checked against the top record, so a frame
+ * with nothing deferred runs nothing).
+ */
+static struct library_rec { uintptr_t frame; void (*fn)(uint64_t *); uint64_t *arg; } library_recs[64];
+static unsigned library_top;
+__attribute__((noipa)) static void library_push(uintptr_t frame, void (*fn)(uint64_t *), uint64_t *arg)
+{
+	library_recs[library_top++] = (struct library_rec){ frame, fn, arg };
+}
+__attribute__((noipa)) static void library_pop(uintptr_t frame)
+{
+	while (library_top && library_recs[library_top - 1].frame == frame) {
+		struct library_rec *r = &library_recs[--library_top];
+		r->fn(r->arg);
+	}
+}
+__attribute__((noipa)) static void library_record_defer(uint64_t *x)
+{
+	library_push((uintptr_t)__builtin_frame_address(0), bump, x);
+	library_pop((uintptr_t)__builtin_frame_address(0));
+}
+
 /* gcc's __attribute__((cleanup)): a call at scope exit, decided at compile time. */
 __attribute__((noinline)) static void cleanup_one(uint64_t *x)
 {
@@ -462,6 +488,7 @@ static void bench_defer(void)
 	emit("defer", "c-cleanup-attribute", time_calls(cleanup_one, CALLS), "ns/call");
 	emit("defer", "return-hijack-floor", time_calls(hijacked, CALLS), "ns/call");
 	emit("defer", "library-call-floor", time_calls(library_defer, CALLS), "ns/call");
+	emit("defer", "library-record-floor", time_calls(library_record_defer, CALLS), "ns/call");
 }
 
 /* ---- closure: a call through a trampoline, against direct and indirect calls ---- */
