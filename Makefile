@@ -26,7 +26,8 @@ KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap 
 KERNEL_S := entry trapentry
 LIB_C := format string symbols
 SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos
-DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit
+DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit \
+	demo_callret callret_twin
 DEMOS_S := segstack
 # The C twins of the Go programs of docs/go-semantics.md: the host tests link them too.
 TWINS_C := twin_defer twin_panic twin_hotsplit twin_closure twin_chain
@@ -36,7 +37,8 @@ FUZZ_C := stackfuzz wordclasses
 KERNEL_SRC := $(KERNEL_C:%=kernel/%.c) $(KERNEL_S:%=kernel/%.S) $(LIB_C:%=lib/%.c) \
 	ports/platform_kernel.c $(SHELL_C:%=shell/%.c) $(DEMOS_C:%=demos/%.c) \
 	$(DEMOS_S:%=demos/%.S) $(TWINS_C:%=twins/%.c) $(FUZZ_C:%=tests/fuzz/%.c)
-KERNEL_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(basename $(KERNEL_SRC)))) $(B)/runtime.o
+KERNEL_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(basename $(KERNEL_SRC)))) $(B)/runtime.o \
+	$(B)/demos/callret_listing.o
 KERNEL_INC := -Ikernel -Ilib -Iruntime -Ishell -Idemos -Itwins -Iboot -Itests/fuzz
 
 # The runtime core: portable C and assembly, built into the kernel with the
@@ -96,6 +98,15 @@ $(B)/%.o: %.S $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"; $(CC) $(KERNEL_CFLAGS) $(KERNEL_INC) -c $< -o $@
 $(eval $(call runtime_object,$(B),$(KERNEL_CFLAGS) $(RUNTIME_INC),Makefile))
+
+# The callret demo's twins are built like Go's listings (-N -l): every local
+# in the frame. Their listing is objdump's disassembly of that object,
+# made into a C table (tools/listing.py).
+$(B)/demos/callret_twin.o: KERNEL_CFLAGS += -O0
+$(B)/demos/callret_listing.c: $(B)/demos/callret_twin.o tools/listing.py
+	@echo "  LISTING $@"; $(PYTHON) tools/listing.py callret $< > $@.tmp && mv $@.tmp $@
+$(B)/demos/callret_listing.o: $(B)/demos/callret_listing.c
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) $(KERNEL_INC) -c $< -o $@
 
 # kernel.elf keeps DWARF for GDB; the copy embedded in the loader keeps only symbols.
 $(B)/kernel.elf: $(KERNEL_OBJ) kernel/kernel.ld

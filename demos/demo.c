@@ -22,16 +22,22 @@ bool demo_color = true;
 bool demo_step;
 
 /*
- * In step mode, waits for a key before going on (for teaching). Demos run
- * in tasks with interrupts off, so this polls the UART rather than sleep.
+ * In step mode, waits for a key before going on (for teaching); q leaves
+ * step mode. Demos run in tasks with interrupts off, so this polls the
+ * UART rather than sleep.
  */
 void demo_pause(void)
 {
 	if (!demo_step)
 		return;
-	kprintf("  -- step: press a key --\n");
-	while (serial_getc() < 0)
+	kprintf("  -- step: press a key (q: leave step mode) --\n");
+	int c;
+	while ((c = serial_getc()) < 0)
 		pause();
+	if (c == 'q' || c == 'Q') {
+		demo_step = false;
+		kprintf("  step: off (the demo runs on to its end)\n");
+	}
 }
 
 /* A word as a picture keeps it (demo.h): a value inside the running task's
@@ -227,12 +233,13 @@ void cmd_demo(int argc, char **argv)
 		const char *name;
 		void (*run)(int, char **);
 	} demos[] = {
-		{ "frames", cmd_frames }, { "swap", cmd_swap }, { "incr", cmd_incr },
+		{ "callret", cmd_callret }, { "frames", cmd_frames }, { "swap", cmd_swap },
+		{ "incr", cmd_incr },
 		{ "escape", cmd_escape }, { "closure", cmd_closure }, { "hotsplit", cmd_hotsplit },
 	};
 	if (argc != 2 || strcmp(argv[1], "all") != 0) {
-		kprintf("demo: usage: demo all (or run one: frames, swap, incr, escape, closure, "
-			"hotsplit)\n");
+		kprintf("demo: usage: demo all (or run one: callret, frames, swap, incr, escape, "
+			"closure, hotsplit)\n");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof demos / sizeof demos[0]; i++) {

@@ -49,6 +49,7 @@ void cmd_frames(int argc, char **argv);
 void cmd_escape(int argc, char **argv);
 void cmd_closure(int argc, char **argv);
 void cmd_hotsplit(int argc, char **argv);
+void cmd_callret(int argc, char **argv);
 void cmd_demo(int argc, char **argv);
 void cmd_step(int argc, char **argv);
 void cmd_color(int argc, char **argv);

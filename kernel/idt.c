@@ -6,7 +6,7 @@
  * a stack of their own through the TSS's Interrupt Stack Table: #DF and #MC
  * (the current stack may be garbage), NMI (may arrive anywhere), #PF (may
  * be caused by running out of the current stack), and the faults a task
- * may cause (#DE, #BP, #UD, #GP, x87/SIMD/alignment), which share one.
+ * may cause (#DE, #DB, #BP, #UD, #GP, x87/SIMD/alignment), which share one.
  * Every vector from 32 up (the PIC's IRQs, anything else) has one more,
  * IST_IRQ: a task's stack never holds an interrupt frame, so tasks may run
  * with interrupts on, and a timer tick may move the interrupted task's
@@ -58,7 +58,7 @@ void idt_init(void)
 	set_gate(T_PAGE_FAULT, IST_PF);
 	/* Faults a task may cause: on a stack of their own, so a task whose
 	 * stack is nearly full still gets its report (not a double fault). */
-	static const int task_faults[] = { T_DIVIDE, T_BREAKPOINT, T_INVALID_OPCODE, T_GP, 16, 17, 19 };
+	static const int task_faults[] = { T_DIVIDE, T_DEBUG, T_BREAKPOINT, T_INVALID_OPCODE, T_GP, 16, 17, 19 };
 	for (unsigned i = 0; i < sizeof task_faults / sizeof task_faults[0]; i++)
 		set_gate(task_faults[i], IST_FAULT);
 	struct {

@@ -24,12 +24,13 @@ const char *const exception_names[32] = {
 	"#HV hypervisor injection", "#VC VMM communication", "#SX security", "reserved (31)",
 };
 
-static fault_hook task_fault_hook;
+static fault_hook task_fault_hook, step_hook;
 static irq_handler irq_handlers[16];
 static irq_frame_handler irq_frame_handlers[16];
 static int in_fault_report;
 
 void trap_set_fault_hook(fault_hook hook) { task_fault_hook = hook; }
+void trap_set_step_hook(fault_hook hook) { step_hook = hook; }
 void trap_set_irq_handler(int irq, irq_handler h) { irq_handlers[irq] = h; }
 void trap_set_irq_frame_handler(int irq, irq_frame_handler h) { irq_frame_handlers[irq] = h; }
 
@@ -110,6 +111,8 @@ void trap(struct trapframe *tf)
 		pic_eoi(irq);
 		return;
 	}
+	if (tf->vector == T_DEBUG && step_hook && step_hook(tf))
+		return;
 	bool hookable = tf->vector < 32 && tf->vector != T_NMI && tf->vector != T_DOUBLE_FAULT &&
 			tf->vector != T_MACHINE_CHECK;
 	if (hookable && task_fault_hook && task_fault_hook(tf))

@@ -13,6 +13,7 @@ struct trapframe {
 };
 
 #define T_DIVIDE 0
+#define T_DEBUG 1 /* #DB: after each instruction while RFLAGS.TF is set */
 #define T_NMI 2
 #define T_BREAKPOINT 3
 #define T_INVALID_OPCODE 6
@@ -34,6 +35,10 @@ void trap(struct trapframe *tf);
  */
 typedef bool (*fault_hook)(struct trapframe *tf);
 void trap_set_fault_hook(fault_hook hook);
+/* The single-step hook: called for every #DB before anything else. It
+ * returns true if the trap was its own (it may leave RFLAGS.TF set in tf,
+ * and the next instruction traps again); false leaves it to the fault hook. */
+void trap_set_step_hook(fault_hook hook);
 extern const char *const exception_names[32];
 
 typedef void (*irq_handler)(int irq);

@@ -31,6 +31,104 @@ def drawings(out):
     return [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
 
 
+STEP = re.compile(r"^  step +(\d+)  (\S+) +(.*)\n"
+                  r"    RIP ([0-9a-f]{16})([* ]) RSP ([0-9a-f]{16})([* ])(?:\(([-+]\d+)\))? *"
+                  r"RBP ([0-9a-f]{16})([* ]) *\n"
+                  r"((?:    .*\n)*?)(?=  step|  returned to)", re.M)
+WORD = re.compile(r"^      ([0-9a-f]{16}): ([0-9a-f]{16})([* ]) (.*?)( <-RSP)?( <-RBP)?$", re.M)
+
+
+def traces(out):
+    """callret's traces: [(title, called state, [steps], summary)], each step a
+    dict: where, text, rip, rsp, rbp, rsp_delta, words {addr: (value, changed, what)}."""
+    result = []
+    for block in re.split(r"\n(?=  called   )", out)[1:]:
+        called = re.match(r"  called   (\w+)\n    RIP ([0-9a-f]{16})  RSP ([0-9a-f]{16}) +"
+                          r"RBP ([0-9a-f]{16})", block)
+        expect(called, "a trace starts with the called function's state: %r" % block[:200])
+        steps = []
+        for m in STEP.finditer(block):
+            words = {int(a, 16): (int(v, 16), star == "*", what.strip())
+                     for a, v, star, what, _, _ in WORD.findall(m.group(11))}
+            steps.append(dict(n=int(m.group(1)), where=m.group(2), text=m.group(3).strip(),
+                              rip=int(m.group(4), 16), rsp=int(m.group(6), 16),
+                              delta=int(m.group(8)) if m.group(8) else 0, rbp=int(m.group(9), 16),
+                              words=words))
+        summary = re.search(r"  returned to (\S+): (\d+) instructions ran", block)
+        expect(summary, "a trace ends back in its driver")
+        result.append((called.group(1), tuple(int(called.group(i), 16) for i in (2, 3, 4)), steps,
+                       int(summary.group(2))))
+    return result
+
+
+def test_callret_steps_call_and_ret_one_instruction_at_a_time(m):
+    expect_in("color: off", m.cmd("color off"))
+    out = m.cmd("callret", timeout=120)
+    expect_80_columns(out)
+    expect_in("func B(c, d int) { println(c, d); return }", out)
+    expect_re(r"B\(a, b\) +Go prints: 1 2 +here: 1 2 +matches Go", out)
+    expect_re(r"A2's println +Go prints: 1 1 +here: 1 1 +matches Go", out)
+    lo, hi = (int(x, 16) for x in expect_re(
+        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    ts = traces(out)
+    expect_equal(["callret_pushes", "callret_A", "callret_A2"], [t[0] for t in ts], "the traces")
+    total = 0
+    for name, (rip0, rsp0, rbp0), steps, ran in ts:
+        expect_equal(ran, len(steps), "%s: steps drawn and instructions counted" % name)
+        expect_equal(list(range(1, ran + 1)), [s["n"] for s in steps], "%s: step numbers" % name)
+        expect_equal(kernel_symbol(name), rip0, "%s: the first stop is its first instruction" % name)
+        total += ran
+        prev = dict(rip=rip0, rsp=rsp0, rbp=rbp0, words={})
+        for s in steps:
+            what = "%s step %d (%s)" % (name, s["n"], s["text"])
+            fn, off = s["where"].split("+")
+            expect_equal(kernel_symbol(fn) + int(off, 16), prev["rip"],
+                         "%s: the instruction drawn is the one at the previous RIP" % what)
+            expect_equal(s["rsp"] - prev["rsp"], s["delta"], "%s: the RSP change printed" % what)
+            for addr in s["words"]:
+                expect(lo <= addr < hi and addr >= s["rsp"],
+                       "%s: cell %#x outside [RSP, stack top)" % (what, addr))
+            text = s["text"]
+            if text.startswith("call "):
+                callee = text.split()[1]
+                expect_equal(prev["rsp"] - 8, s["rsp"], "%s: call pushes one word" % what)
+                expect_equal(kernel_symbol(callee), s["rip"], "%s: call jumps to %s" % (what, callee))
+                ret_to, changed, label = s["words"][s["rsp"]]
+                nxt = steps[steps.index(s) + 1]
+                expect(changed, "%s: the pushed return address is marked changed" % what)
+                expect(label.startswith("ret to %s+0x" % fn), "%s: labelled %r" % (what, label))
+                # The return address is the instruction after the call.
+                expect_equal(kernel_symbol(fn) + int(off, 16) + 5, ret_to,
+                             "%s: the word pushed is the next instruction's address" % what)
+            elif text == "push %rbp":
+                expect_equal(prev["rsp"] - 8, s["rsp"], "%s: push moves RSP down a word" % what)
+                expect_equal(prev["rbp"], s["words"][s["rsp"]][0], "%s: pushes the caller's RBP" % what)
+            elif text == "mov %rsp,%rbp":
+                expect_equal(s["rsp"], s["rbp"], "%s: RBP is the frame's base" % what)
+                expect(s["words"][s["rbp"]][2].startswith("saved RBP"),
+                       "%s: RBP points at the saved RBP" % what)
+            elif text == "leave":
+                expect_equal(prev["rbp"] + 8, s["rsp"], "%s: leave: RSP = RBP + 8" % what)
+                expect_equal(prev["words"][prev["rbp"]][0], s["rbp"],
+                             "%s: leave pops the saved RBP" % what)
+            elif text == "ret":
+                expect_equal(prev["rsp"] + 8, s["rsp"], "%s: ret pops one word" % what)
+                expect_equal(prev["words"][prev["rsp"]][0], s["rip"],
+                             "%s: ret jumps to the word it popped" % what)
+            elif text.startswith("push $"):
+                expect_equal(prev["rsp"] - 8, s["rsp"], "%s: push moves RSP down a word" % what)
+                expect_equal(int(text.split("$")[1], 16), s["words"][s["rsp"]][0],
+                             "%s: the value pushed" % what)
+            prev = s
+        expect_equal(rsp0 + 8, steps[-1]["rsp"], "%s: the stack is as it was, less the return" % name)
+        expect_equal(rbp0, steps[-1]["rbp"], "%s: RBP is the caller's again" % name)
+    counts = expect_re(r"instructions by function: callret_A (\d+), callret_B (\d+)", out).groups()
+    expect_equal(int(counts[0]) + int(counts[1]), ts[1][3], "A's and B's counts add up")
+    expect_re(r"callret: 2 of 2 match Go; %d instructions stepped" % total, out)
+    expect_in("callret: usage: callret [push|ab|results]", m.cmd("callret everything"))
+    expect_re(r"callret: 1 of 1 match Go; \d+ instructions stepped", m.cmd("callret ab"))
+
+
 def test_swap_matches_go_and_draws_the_live_frames(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("swap")
@@ -217,12 +315,12 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
 def test_demo_all_runs_every_demo_in_order(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("demo all", timeout=300)
-    names = re.findall(r"^==== demo (\d) of 6: (\w+) ====$", out, re.M)
-    expect_equal([("1", "frames"), ("2", "swap"), ("3", "incr"), ("4", "escape"), ("5", "closure"),
-                  ("6", "hotsplit")], names, "demos in lecture order")
+    names = re.findall(r"^==== demo (\d) of 7: (\w+) ====$", out, re.M)
+    expect_equal([("1", "callret"), ("2", "frames"), ("3", "swap"), ("4", "incr"), ("5", "escape"),
+                  ("6", "closure"), ("7", "hotsplit")], names, "demos in lecture order")
     for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 3 of 3 as expected",
                  "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
-                 "demo: all 6 demos ran"]:
+                 "callret: 2 of 2 match Go", "demo: all 7 demos ran"]:
         expect_in(done, out)
     expect_not_in("DIFFERS FROM GO", out)
     expect_in("demo: usage: demo all", m.cmd("demo"))
@@ -232,11 +330,19 @@ def test_step_mode_waits_for_a_key_at_each_picture(m):
     expect_in("step: on", m.cmd("step on"))
     m.send("swap\r")
     for i in range(6):  # swap draws six pictures
-        m.wait_for(r"-- step: press a key --\n", 30)
+        m.wait_for(r"-- step: press a key \(q: leave step mode\) --\n", 30)
         m.send(" ")
     m.wait_for(r"swap: 3 of 3 match Go\n", 30)
     m.wait_for(re.escape("morestack> "), 30)
-    expect_in("step: off", m.cmd("step off"))
+    # q leaves step mode: callret, a picture per instruction, runs on to its end.
+    m.send("callret ab\r")
+    m.wait_for(r"-- step: press a key \(q: leave step mode\) --\n", 30)
+    m.send("q")
+    m.wait_for(r"step: off \(the demo runs on to its end\)\n", 30)
+    rest = m.wait_for(r"callret: 1 of 1 match Go[^\n]*\n", 30)
+    expect_not_in("press a key", m.out[m.out.rfind("step: off"):rest.end()])
+    m.wait_for(re.escape("morestack> "), 30)
+    expect_in("step: off", m.cmd("step"))
     expect_in("commands:", m.cmd("help"))
 
 
@@ -251,7 +357,7 @@ def figures(m):
 
 def test_every_demo_fifty_times_leaks_nothing(m):
     expect_in("color: off", m.cmd("color off"))
-    for demo, done in [("frames", "matches Go"), ("escape", "escape: 3 of 3 as expected"),
+    for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"), ("escape", "escape: 3 of 3 as expected"),
                        ("hotsplit", "both loops computed the same sum"),
                        ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
                        ("incr", "incr: 5 of 5 match Go")]:

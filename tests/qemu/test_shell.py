@@ -19,8 +19,10 @@ def test_boot_banner_and_time(m):
 
 def test_help_lists_every_command(m):
     out = m.cmd("help")
-    for name in ["help", "mem", "pt", "wx", "version", "reboot", "poweroff", "crash"]:
+    for name in ["help", "mem", "pt", "wx", "version", "reboot", "poweroff", "crash", "callret"]:
         expect_re(r"^  %s\b" % name, out, "help output")
+    for line in out.splitlines():
+        expect(len(line) <= 80, "help line over 80 columns: %r" % line)
 
 
 def test_unknown_command_names_help(m):
