@@ -136,9 +136,9 @@ void memmap_print(bool verbose)
 		boot_info.mmap_desc_size);
 	for (int t = 0; t <= EFI_MEMORY_TYPE_COUNT; t++)
 		if (counts[t])
-			kprintf("  %-20s %4d ranges %10lu KiB\n",
+			kprintf("  %-20s %4d %-6s %10lu KiB\n",
 				t < EFI_MEMORY_TYPE_COUNT ? mem_type_name((uint32_t)t) : "other", counts[t],
-				pages[t] * 4);
+				counts[t] == 1 ? "range" : "ranges", pages[t] * 4);
 	kprintf("RAM: %lu MiB, of it above 4 GiB: %lu MiB, highest address %#lx\n", ram >> 8,
 		high >> 8, top);
 	kprintf("physical pages: %lu free of %lu managed (%lu MiB free), bitmap covers %lu pages\n",

@@ -47,41 +47,71 @@ int symbolize(uint64_t addr, char *buf, size_t cap)
 	return 1;
 }
 
+/* Ends a run of frames with the same return address: one line for all of them. */
+static void print_repeats(uint64_t *repeats, uint64_t ret)
+{
+	if (!*repeats)
+		return;
+	uint64_t off;
+	const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
+	kprintf("  ... %lu more frame%s returning to the same place (%s+%#lx)\n", *repeats,
+		plural(*repeats), s ? s->name : "?", s ? off + 1 : 0);
+	*repeats = 0;
+}
+
 /*
- * Prints up to max frames, starting with the function at rip whose frame
- * pointer is rbp. Return addresses are looked up at addr-1: the call may
- * be the last instruction of a function.
+ * Prints up to max lines of frames, starting with the function at rip
+ * whose frame pointer is rbp. Return addresses are looked up at addr-1: the
+ * call may be the last instruction of a function. A run of frames with the
+ * same return address (a recursion) is folded into one line; the walk
+ * goes on past it, up to MAX_WALK frames.
  */
+#define MAX_WALK 100000
 void backtrace_print(uint64_t rip, uint64_t rbp, int max)
 {
 	char name[128];
 	symbolize(rip, name, sizeof name);
 	kprintf("  #0  %#018lx  %s\n", rip, name);
-	for (int depth = 1; depth < max; depth++) {
+	uint64_t last_ret = 0, repeats = 0;
+	int printed = 1;
+	for (int depth = 1; depth < MAX_WALK; depth++) {
 		if (rbp == 0)
-			return;
+			break;
 		if (rbp & 7 || !vm_is_mapped(rbp, 16)) {
+			print_repeats(&repeats, last_ret);
 			kprintf("  (frame pointer %#lx is not a readable stack address: trace ends)\n", rbp);
 			return;
 		}
 		uint64_t *frame = (uint64_t *)rbp;
 		uint64_t ret = frame[1], next = frame[0];
 		if (ret == 0)
-			return;
-		uint64_t off;
-		const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
-		if (ret == (uint64_t)rt_defer_trampoline)
-			kprintf("  #%-2d %#018lx  (a deferring function returns here through defer)\n", depth,
-				ret);
-		else if (s)
-			kprintf("  #%-2d %#018lx  %s+%#lx\n", depth, ret, s->name, off + 1);
-		else
-			kprintf("  #%-2d %#018lx  ?\n", depth, ret);
+			break;
+		if (ret == last_ret) {
+			repeats++;
+		} else {
+			print_repeats(&repeats, last_ret);
+			if (printed >= max) {
+				kprintf("  ... (more frames)\n");
+				return;
+			}
+			uint64_t off;
+			const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
+			if (ret == (uint64_t)rt_defer_trampoline)
+				kprintf("  #%-2d %#018lx  (a deferring function returns here through defer)\n",
+					depth, ret);
+			else if (s)
+				kprintf("  #%-2d %#018lx  %s+%#lx\n", depth, ret, s->name, off + 1);
+			else
+				kprintf("  #%-2d %#018lx  ?\n", depth, ret);
+			printed++;
+			last_ret = ret;
+		}
 		if (next != 0 && next <= rbp) {
+			print_repeats(&repeats, last_ret);
 			kprintf("  (next frame pointer %#lx is not above %#lx: trace ends)\n", next, rbp);
 			return;
 		}
 		rbp = next;
 	}
-	kprintf("  ... (more frames)\n");
+	print_repeats(&repeats, last_ret);
 }

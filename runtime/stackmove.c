@@ -27,6 +27,7 @@
  */
 #include "closure.h"
 #include "defer.h"
+#include "format.h"
 #include "internal.h"
 #include "panic.h"
 #include "platform.h"
@@ -301,9 +302,9 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 		char sym[96] = "?";
 		if (regs)
 			plat_symbolize(regs->rip, sym, sizeof sym);
-		rt_print("stack: task %lu frame chain after the move: %lu frames%s%s\n", t->id,
-			 count_frames(regs ? regs->rbp : t->ctx.rbp, nlo, nhi), regs ? "; faulted at " : "",
-			 regs ? sym : "");
+		uint64_t frames = count_frames(regs ? regs->rbp : t->ctx.rbp, nlo, nhi);
+		rt_print("stack: task %lu frame chain after the move: %lu frame%s%s%s\n", t->id, frames,
+			 plural(frames), regs ? "; faulted at " : "", regs ? sym : "");
 	}
 	return true;
 }

@@ -123,8 +123,9 @@ static void print_result(struct rt_task *t, struct chain_job *job)
 		kprintf("task %lu was killed (%s); the shell goes on\n", t->id, t->kill_reason);
 	} else {
 		bool sum_ok = v == chain_expected(job->frames), ok = sum_ok && job->broken == 0;
-		kprintf("task %lu: %lu frames deep and back: checksum %s, chain checked %lu times, %s\n",
-			t->id, job->frames, sum_ok ? "ok" : "WRONG", job->checks,
+		kprintf("task %lu: %lu frame%s deep and back: checksum %s, chain checked %lu time%s, %s\n",
+			t->id, job->frames, plural(job->frames), sum_ok ? "ok" : "WRONG", job->checks,
+			plural(job->checks),
 			job->broken ? "BROKEN LINKS FOUND" : "every link intact");
 		kprintf("  stack: %lu grows, %lu shrinks, high water %lu KiB, %lu bytes copied, "
 			"%lu remapped,\n  %lu pointers adjusted, %lu us moving\n", t->stats.grows,
@@ -194,11 +195,13 @@ void cmd_spawn(int argc, char **argv)
 		return;
 	}
 	if (t->image)
-		kprintf("task %lu parked %lu frames deep and hibernated: %lu bytes in an image, no stack; "
-			"'resume %lu' lets it finish\n", t->id, job->frames, t->image_bytes, t->id);
+		kprintf("task %lu parked %lu frame%s deep and hibernated: %lu bytes in an image, no stack; "
+			"'resume %lu' lets it finish\n", t->id, job->frames, plural(job->frames),
+			t->image_bytes, t->id);
 	else
-		kprintf("task %lu parked %lu frames deep on a %lu KiB stack; 'resume %lu' lets it finish\n",
-			t->id, job->frames, (t->stack_hi - t->stack_lo) >> 10, t->id);
+		kprintf("task %lu parked %lu frame%s deep on a %lu KiB stack; 'resume %lu' lets it "
+			"finish\n", t->id, job->frames, plural(job->frames), (t->stack_hi - t->stack_lo) >> 10,
+			t->id);
 }
 
 static struct rt_task *task_arg(const char *cmd, int argc, char **argv)

@@ -53,6 +53,8 @@ def test_mem_summary(m):
     expect(0 < free <= managed, "physical pages: %d free of %d" % (free, managed))
     expect(free * 4096 > 400 << 20, "only %d physical pages free after boot" % free)
     expect_in("conventional", out)
+    for count, word in re.findall(r"^  \S+ +(\d+) (ranges?) ", out, re.M):
+        expect(word == ("range" if count == "1" else "ranges"), "'%s %s' in mem" % (count, word))
 
 
 def test_mem_verbose_lists_every_range(m):

@@ -18,7 +18,7 @@ MASKS = [
     (r"\b\d+ (us|ms)\b", r"N \1"),
     (r"\b\d+ (grows|shrinks|bytes copied|remapped|pointers adjusted)\b", r"N \1"),
     (r"\(\d+ moves\)", "(N moves)"),
-    (r"\bchain checked \d+ times\b", "chain checked N times"),     # grow: once per move
+    (r"\bchain checked \d+ times?\b", "chain checked N times"),     # grow: once per move
     (r"\bhigh water \d+ KiB\b", "high water N KiB"),  # recorded by faults, fewer under stress
     (r"\bmoved by (growth|shrink) \(move \d+\)", "moved by MOVE (move N)"),  # which move came first
     (r"churn: pages taken afterwards: .*", "churn: pages taken afterwards: N"),  # tables, spans
