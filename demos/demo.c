@@ -233,13 +233,13 @@ void cmd_demo(int argc, char **argv)
 		const char *name;
 		void (*run)(int, char **);
 	} demos[] = {
-		{ "callret", cmd_callret }, { "frames", cmd_frames }, { "swap", cmd_swap },
-		{ "incr", cmd_incr },
+		{ "callret", cmd_callret }, { "frames", cmd_frames }, { "layout", cmd_layout },
+		{ "swap", cmd_swap }, { "incr", cmd_incr },
 		{ "escape", cmd_escape }, { "closure", cmd_closure }, { "hotsplit", cmd_hotsplit },
 	};
 	if (argc != 2 || strcmp(argv[1], "all") != 0) {
-		kprintf("demo: usage: demo all (or run one: callret, frames, swap, incr, escape, "
-			"closure, hotsplit)\n");
+		kprintf("demo: usage: demo all (or run one: callret, frames, layout, swap, incr, "
+			"escape, closure, hotsplit)\n");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof demos / sizeof demos[0]; i++) {

@@ -237,6 +237,7 @@ static const struct command commands[] = {
 	{ "defer", "", "Go's defer programs (incr, incrn, ...) beside Go's", cmd_defer },
 	{ "panic", "", "panic/recover: 100 frames, nil dereference, a chain", cmd_panic },
 	{ "callret", "[push|ab|results]", "demo: call and ret, one instruction at a time", cmd_callret },
+	{ "layout", "", "demo: arguments laid out like struct fields", cmd_layout },
 	{ "swap", "", "demo: parameters are copies; pointers survive moves", cmd_swap },
 	{ "incr", "", "demo: return sets the result, then defers run", cmd_incr },
 	{ "frames", "", "demo: Go's sum(a, b) frame, offsets from SP", cmd_frames },

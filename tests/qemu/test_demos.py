@@ -129,6 +129,44 @@ def test_callret_steps_call_and_ret_one_instruction_at_a_time(m):
     expect_re(r"callret: 1 of 1 match Go; \d+ instructions stepped", m.cmd("callret ab"))
 
 
+def test_layout_shows_arguments_laid_out_like_struct_fields(m):
+    expect_in("color: off", m.cmd("color off"))
+    out = m.cmd("layout")
+    expect_80_columns(out)
+    expect_in("layout: 2 of 2 as expected", out)
+    expect_re(r"f2's results +Go prints: 1 2 3 4 here: 1 2 3 4 matches Go", out)
+    lo, hi = (int(x, 16) for x in expect_re(
+        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    # f1: the struct's fields at their offsets, in the argument and the result.
+    fields = {f: (int(o), int(a, 16), int(r, 16)) for f, o, a, r in re.findall(
+        r"^    ([abcd]) +(\d+) +(0x[0-9a-f]{16}) +(0x[0-9a-f]{16})$", out, re.M)}
+    expect_equal({"a": 0, "b": 8, "c": 16, "d": 20}, {f: v[0] for f, v in fields.items()},
+                 "offsetof each field")
+    for f, (off, a, r) in fields.items():
+        expect_equal(fields["a"][1] + off, a, "&a.%s = &a.a + offsetof" % f)
+        expect_equal(fields["a"][2] + off, r, "&r.%s = &r.a + offsetof" % f)
+        expect(lo <= a < hi and lo <= r < hi, "a.%s and r.%s inside the task's stack" % (f, f))
+    ret = int(expect_re(r"f1's return address is at (0x[0-9a-f]+); a is above it", out).group(1), 16)
+    expect_equal(ret + 8, fields["a"][1], "the struct argument is the first thing above the return")
+    # f2: every argument and result in the stack; the results at their offsets.
+    res = {n: (int(a, 16), int(o)) for n, a, o in re.findall(
+        r"^    (r[abcd]) +(0x[0-9a-f]{16}) +(\d+)$", out, re.M)}
+    for n, (a, o) in res.items():
+        expect_equal(res["ra"][0] + o, a, "&%s = &ra + its offset" % n)
+    for n, a in re.findall(r"^    (a[abcd]) +(0x[0-9a-f]{16}) +r[sd][ix]$", out, re.M):
+        expect(lo <= int(a, 16) < hi, "%s inside the stack" % n)
+    # f3: the four arguments past the registers, a slot of 8 bytes each.
+    ret = int(expect_re(r"f3\(c1, .*\n.*\n    return address at (0x[0-9a-f]+)", out).group(1), 16)
+    slots = re.findall(r"^    c(\d+) +slot (0x[0-9a-f]{16})  return address \+ +(\d+)  holds "
+                       r"(0x[0-9a-f]{16})$", out, re.M)
+    expect_equal(["7", "8", "9", "10"], [c for c, _, _, _ in slots], "the stack arguments")
+    for c, addr, plus, held in slots:
+        expect_equal(ret + int(plus), int(addr, 16), "c%s's slot address" % c)
+        expect_equal(8 * (int(c) - 6), int(plus), "c%s's slot: 8 bytes each" % c)
+        expect_equal(int(c), int(held, 16) & 0xff, "c%s's slot holds its value" % c)
+    expect_in("four 1-byte arguments on the stack take 32 bytes", out)
+
+
 def test_swap_matches_go_and_draws_the_live_frames(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("swap")
@@ -315,12 +353,14 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
 def test_demo_all_runs_every_demo_in_order(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("demo all", timeout=300)
-    names = re.findall(r"^==== demo (\d) of 7: (\w+) ====$", out, re.M)
-    expect_equal([("1", "callret"), ("2", "frames"), ("3", "swap"), ("4", "incr"), ("5", "escape"),
-                  ("6", "closure"), ("7", "hotsplit")], names, "demos in lecture order")
+    names = re.findall(r"^==== demo (\d) of 8: (\w+) ====$", out, re.M)
+    expect_equal([("1", "callret"), ("2", "frames"), ("3", "layout"), ("4", "swap"), ("5", "incr"),
+                  ("6", "escape"), ("7", "closure"), ("8", "hotsplit")], names,
+                 "demos in lecture order")
     for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 3 of 3 as expected",
                  "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
-                 "callret: 2 of 2 match Go", "demo: all 7 demos ran"]:
+                 "callret: 2 of 2 match Go", "layout: 2 of 2 as expected",
+                 "demo: all 8 demos ran"]:
         expect_in(done, out)
     expect_not_in("DIFFERS FROM GO", out)
     expect_in("demo: usage: demo all", m.cmd("demo"))
@@ -357,7 +397,8 @@ def figures(m):
 
 def test_every_demo_fifty_times_leaks_nothing(m):
     expect_in("color: off", m.cmd("color off"))
-    for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"), ("escape", "escape: 3 of 3 as expected"),
+    for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"),
+                       ("layout", "layout: 2 of 2 as expected"), ("escape", "escape: 3 of 3 as expected"),
                        ("hotsplit", "both loops computed the same sum"),
                        ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
                        ("incr", "incr: 5 of 5 match Go")]:
