@@ -137,6 +137,8 @@ extern bool rt_stack_adaptive;
 extern bool rt_stack_hibernation;
 uint64_t rt_hibernate_parked(void); /* returns how many tasks hibernated */
 void rt_set_stack_fault_on_free(bool on);
+/* The stack cache's size classes: RT_STACK_MIN << 0 .. RT_STACK_MIN << 3 (4 to 32 KiB). */
+#define RT_STACK_CACHE_CLASSES 4
 struct rt_global_stats {
 	uint64_t tasks_spawned, tasks_live;
 	uint64_t stack_bytes_committed;  /* stack memory the tasks hold now */
@@ -147,6 +149,7 @@ struct rt_global_stats {
 	uint64_t image_bytes_mapped;     /* the image area (64 KiB chunks) */
 	uint64_t stack_cache_hits;       /* stacks taken from the cache */
 	uint64_t stack_cache_misses;     /* stacks of a cached size that had to be mapped */
+	uint64_t stacks_cached_class[RT_STACK_CACHE_CLASSES]; /* by size: 4, 8, 16, 32 KiB */
 	uint64_t stale_ranges;           /* moved-out ranges remembered for reports */
 };
 void rt_get_stats(struct rt_global_stats *s);

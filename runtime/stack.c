@@ -193,7 +193,8 @@ uint64_t rt_stack_words_possible(void)
  * code runs, never the runtime's. [fault-safe]
  */
 #define STACK_CACHE_MAX (32UL << 10)
-#define STACK_CACHE_CLASSES 4
+#define STACK_CACHE_CLASSES RT_STACK_CACHE_CLASSES
+_Static_assert(RT_STACK_MIN << (STACK_CACHE_CLASSES - 1) == STACK_CACHE_MAX, "one class per size");
 #define STACK_CACHE_BYTES (16UL << 20)
 #define STACK_CACHE_DEPTH (STACK_CACHE_BYTES / RT_STACK_MIN) /* room for the smallest class */
 static uintptr_t stack_cache[STACK_CACHE_CLASSES][STACK_CACHE_DEPTH];
@@ -529,8 +530,10 @@ void rt_get_stats(struct rt_global_stats *s)
 	s->image_bytes_used = image_bytes_used;
 	s->image_bytes_mapped = image_bytes_mapped;
 	s->stacks_cached = 0;
-	for (int c = 0; c < STACK_CACHE_CLASSES; c++)
+	for (int c = 0; c < STACK_CACHE_CLASSES; c++) {
 		s->stacks_cached += stack_cache_n[c];
+		s->stacks_cached_class[c] = stack_cache_n[c];
+	}
 	s->stack_cache_hits = stack_cache_hits;
 	s->stack_cache_misses = stack_cache_misses;
 }

@@ -167,6 +167,31 @@ def test_layout_shows_arguments_laid_out_like_struct_fields(m):
     expect_in("four 1-byte arguments on the stack take 32 bytes", out)
 
 
+def test_stackpool_shows_the_cache_taking_and_giving_stacks(m):
+    out = m.cmd("stackpool")
+    expect_80_columns(out)
+    caches = [tuple(int(x) for x in c) for c in re.findall(
+        r"cached: 4 KiB (\d+), 8 KiB (\d+), 16 KiB (\d+), 32 KiB (\d+)", out)]
+    expect_equal([(0, 0, 0, 0), (1, 0, 0, 0), (1, 0, 0, 0), (0, 0, 0, 1), (0, 0, 0, 1)], caches,
+                 "the cache at the start and after each task")
+    tasks = re.findall(r"  task (\w) uses (\d+) KiB: started on \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)\n"
+                       r"    stacks taken from the cache: (\d+), mapped fresh: (\d+); grew (\d+) times?\n"
+                       r"(?:.*\n.*\n)?    at its exit its (\d+) KiB stack (was cleared and went to the "
+                       r"cache|was unmapped)", out)
+    expect_equal(["A", "B", "C", "D"], [t[0] for t in tasks], "the tasks")
+    got = {t[0]: (int(t[2], 16), int(t[4]), int(t[5]), int(t[6]), int(t[7]), t[8]) for t in tasks}
+    expect_equal((0, 1, 0, 4), got["A"][1:5], "A: a fresh stack, no growth, 4 KiB at its exit")
+    expect_equal(got["A"][0], got["B"][0], "B gets A's stack back from the cache")
+    expect_equal((1, 0, 0, 4), got["B"][1:5], "B: one stack from the cache")
+    expect_equal(got["A"][0], got["C"][0], "C starts on the same cached stack")
+    expect_equal((1, 0, 3, 32), got["C"][1:5], "C: 4 -> 32 KiB, three growths")
+    expect_equal((0, 1, 5, 128), got["D"][1:5], "D: a fresh stack (the 4 KiB class is empty), five growths")
+    expect(got["D"][5] == "was unmapped", "D's 128 KiB stack is not cached")
+    expect_in("B was given A's stack", out)
+    expect_in("stack reuse is off again", out)
+    expect_in("stackreuse: off", m.cmd("stackreuse"))
+
+
 def test_swap_matches_go_and_draws_the_live_frames(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("swap")
@@ -353,14 +378,14 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
 def test_demo_all_runs_every_demo_in_order(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("demo all", timeout=300)
-    names = re.findall(r"^==== demo (\d) of 8: (\w+) ====$", out, re.M)
+    names = re.findall(r"^==== demo (\d) of 9: (\w+) ====$", out, re.M)
     expect_equal([("1", "callret"), ("2", "frames"), ("3", "layout"), ("4", "swap"), ("5", "incr"),
-                  ("6", "escape"), ("7", "closure"), ("8", "hotsplit")], names,
+                  ("6", "escape"), ("7", "closure"), ("8", "hotsplit"), ("9", "stackpool")], names,
                  "demos in lecture order")
     for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 3 of 3 as expected",
                  "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
                  "callret: 2 of 2 match Go", "layout: 2 of 2 as expected",
-                 "demo: all 8 demos ran"]:
+                 "stackpool: done", "demo: all 9 demos ran"]:
         expect_in(done, out)
     expect_not_in("DIFFERS FROM GO", out)
     expect_in("demo: usage: demo all", m.cmd("demo"))
@@ -398,7 +423,7 @@ def figures(m):
 def test_every_demo_fifty_times_leaks_nothing(m):
     expect_in("color: off", m.cmd("color off"))
     for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"),
-                       ("layout", "layout: 2 of 2 as expected"), ("escape", "escape: 3 of 3 as expected"),
+                       ("layout", "layout: 2 of 2 as expected"), ("stackpool", "stackpool: done"), ("escape", "escape: 3 of 3 as expected"),
                        ("hotsplit", "both loops computed the same sum"),
                        ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
                        ("incr", "incr: 5 of 5 match Go")]:
