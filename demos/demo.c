@@ -234,13 +234,14 @@ void cmd_demo(int argc, char **argv)
 		void (*run)(int, char **);
 	} demos[] = {
 		{ "callret", cmd_callret }, { "frames", cmd_frames }, { "layout", cmd_layout },
+		{ "conventions", cmd_conventions },
 		{ "swap", cmd_swap }, { "incr", cmd_incr },
 		{ "escape", cmd_escape }, { "closure", cmd_closure }, { "hotsplit", cmd_hotsplit },
 		{ "stackpool", cmd_stackpool },
 	};
 	if (argc != 2 || strcmp(argv[1], "all") != 0) {
-		kprintf("demo: usage: demo all (or run one: callret, frames, layout, swap, incr, "
-			"escape, closure, hotsplit, stackpool)\n");
+		kprintf("demo: usage: demo all (or run one: callret, frames, layout, conventions,\n"
+			"  swap, incr, escape, closure, hotsplit, stackpool)\n");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof demos / sizeof demos[0]; i++) {

@@ -238,6 +238,7 @@ static const struct command commands[] = {
 	{ "panic", "", "panic/recover: 100 frames, nil dereference, a chain", cmd_panic },
 	{ "callret", "[push|ab|results]", "demo: call and ret, one instruction at a time", cmd_callret },
 	{ "layout", "", "demo: arguments laid out like struct fields", cmd_layout },
+	{ "conventions", "", "demo: C's calling convention and Go's; va_list", cmd_conventions },
 	{ "swap", "", "demo: parameters are copies; pointers survive moves", cmd_swap },
 	{ "incr", "", "demo: return sets the result, then defers run", cmd_incr },
 	{ "frames", "", "demo: Go's sum(a, b) frame, offsets from SP", cmd_frames },

@@ -192,6 +192,37 @@ def test_stackpool_shows_the_cache_taking_and_giving_stacks(m):
     expect_in("stackreuse: off", m.cmd("stackreuse"))
 
 
+def test_conventions_shows_where_each_argument_and_result_travels(m):
+    out = m.cmd("conventions")
+    expect_80_columns(out)
+    expect_in("conventions: 3 of 3 match Go", out)
+    lo, hi = (int(x, 16) for x in expect_re(
+        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    gp, save, over = expect_re(r"gp_offset (\d+) \(the next register slot\),\n"
+                               r" +reg_save_area (0x[0-9a-f]+), overflow_arg_area (0x[0-9a-f]+)",
+                               out).groups()
+    save, over = int(save, 16), int(over, 16)
+    expect_equal("8", gp, "n took the first register (rdi)")
+    ret = int(expect_re(r"sum's return address is at (0x[0-9a-f]+)", out).group(1), 16)
+    expect_equal(ret + 8, over, "the overflow area starts right above the return address")
+    xs = re.findall(r"^    xs\[(\d)\] = +(\d+)  read at (0x[0-9a-f]{16})  \((\w+)\)$", out, re.M)
+    expect_equal([str(i) for i in range(10)], [x[0] for x in xs], "ten variadic arguments")
+    for i, v, at, src in xs:
+        i, at = int(i), int(at, 16)
+        expect_equal(i + 1, int(v), "xs[%d]'s value" % i)
+        expect(lo <= at < hi, "xs[%d] read inside the task's stack" % i)
+        if i < 5:
+            expect_equal(["rsi", "rdx", "rcx", "r8", "r9"][i], src, "xs[%d]'s register" % i)
+            expect_equal(save + 8 * (i + 1), at, "xs[%d] in the register save area" % i)
+        else:
+            expect_equal("stack", src, "xs[%d] from the stack" % i)
+            expect_equal(over + 8 * (i - 5), at, "xs[%d]: pushed right to left, 8 bytes each" % i)
+    expect_in("after call conv_two(1, 2): rax = 2, rdx = 1", out)
+    r10, env = expect_re(r"put (0x[0-9a-f]+) in r10;\n +the closure's environment is (0x[0-9a-f]+)",
+                         out).groups()
+    expect_equal(env, r10, "the trampoline hands the environment over in r10")
+
+
 def test_swap_matches_go_and_draws_the_live_frames(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("swap")
@@ -378,14 +409,14 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
 def test_demo_all_runs_every_demo_in_order(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("demo all", timeout=300)
-    names = re.findall(r"^==== demo (\d) of 9: (\w+) ====$", out, re.M)
-    expect_equal([("1", "callret"), ("2", "frames"), ("3", "layout"), ("4", "swap"), ("5", "incr"),
-                  ("6", "escape"), ("7", "closure"), ("8", "hotsplit"), ("9", "stackpool")], names,
-                 "demos in lecture order")
+    names = re.findall(r"^==== demo (\d+) of 10: (\w+) ====$", out, re.M)
+    expect_equal([("1", "callret"), ("2", "frames"), ("3", "layout"), ("4", "conventions"),
+                  ("5", "swap"), ("6", "incr"), ("7", "escape"), ("8", "closure"), ("9", "hotsplit"),
+                  ("10", "stackpool")], names, "demos in lecture order")
     for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 3 of 3 as expected",
                  "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
                  "callret: 2 of 2 match Go", "layout: 2 of 2 as expected",
-                 "stackpool: done", "demo: all 9 demos ran"]:
+                 "stackpool: done", "conventions: 3 of 3 match Go", "demo: all 10 demos ran"]:
         expect_in(done, out)
     expect_not_in("DIFFERS FROM GO", out)
     expect_in("demo: usage: demo all", m.cmd("demo"))
@@ -423,7 +454,8 @@ def figures(m):
 def test_every_demo_fifty_times_leaks_nothing(m):
     expect_in("color: off", m.cmd("color off"))
     for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"),
-                       ("layout", "layout: 2 of 2 as expected"), ("stackpool", "stackpool: done"), ("escape", "escape: 3 of 3 as expected"),
+                       ("layout", "layout: 2 of 2 as expected"), ("stackpool", "stackpool: done"),
+                       ("conventions", "conventions: 3 of 3 match Go"), ("escape", "escape: 3 of 3 as expected"),
                        ("hotsplit", "both loops computed the same sum"),
                        ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
                        ("incr", "incr: 5 of 5 match Go")]:
