@@ -338,9 +338,39 @@ def test_escape_heap_survives_passed_down_adjusted_global_stale(m):
     out = m.cmd("escape")
     expect_re(r"newInt +Go prints: 42 +here: 42 +matches Go", out)
     expect_re(r"RetArg +Go prints: 7 +here: 7 +matches Go", out)
-    expect_in("escape: 3 of 3 as expected", out)
+    expect_in("escape: 6 of 6 as expected", out)
     expect_80_columns(out)  # the runtime's report too
+    expect_re(r"New +Go prints: 0 +here: 0 +matches Go", out)
+    expect_re(r"arg +Go prints: 0 +here: 0 +matches Go", out)
+    # New: new(int) is in the task's stack and moves with the frame.
+    new = out.split("\n  New:\n")[1].split("\n  dep:\n")[0]
+    cell = int(expect_re(r"new\(int\) is at (0x[0-9a-f]+):\n +in task \d+'s stack", new).group(1), 16)
+    nb, na = (int(x, 16) for x in expect_re(
+        r"p before the move: (0x[0-9a-f]+), after: (0x[0-9a-f]+)", new).groups())
+    olo, ohi, nlo, nhi = (int(x, 16) for x in expect_re(
+        r"moved from \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)\n +to \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)",
+        new).groups())
+    expect(nb == cell and olo <= nb < ohi and nlo <= na < nhi and na - nhi == nb - ohi,
+           "new(int)'s cell moved with the stack")
+    # dep: p adjusted; pp and the old &a both named in the old stack; **pp faults there.
+    dep = out.split("\n  dep:\n")[1].split("\n  arg:\n")[0]
+    expect_in("p lives in the stack: adjusted, it is &a again: yes", dep)
+    before = rows(drawings(dep)[0][1])
+    expect_equal(before["dep: p"][0], before["pp (a global)"][1], "pp -> p before the move")
+    expect_equal(before["dep: a"][0], before["dep: p"][1], "p -> a before the move")
+    olo, ohi = (int(x, 16) for x in expect_re(r"moved from \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", dep).groups())
+    flat = re.sub(r"\n {6}(?! )", " ", dep)  # the descriptions, unwrapped
+    for label, addr in (("pp (was &p) =", before["dep: p"][0]), ("and *pp was &a =", before["dep: a"][0])):
+        expect_re(r"%s %#x:\s+in task \d+'s old stack \[%#x, %#x\), which growth moved"
+                  % (re.escape(label), addr, olo, ohi), flat)
+    expect_re(r"runtime:   at pc 0x[0-9a-f]+ <dep_task\+0x[0-9a-f]+>\n"
+              r"runtime:   address %#x\n" % before["dep: p"][0], dep)
+    expect_in("only the dep task died; the shell and other tasks go on", dep)
+    # arg: the pointer returned through the opaque routine is adjusted.
+    arg = out.split("\n  arg:\n")[1]
+    expect_in("(kept in the stack, so adjusted: &b still)", arg)
     new_int, ret_arg, set_new = (out.split("\n  %s:\n" % n)[1] for n in ("newInt", "RetArg", "setNew"))
+    set_new = set_new.split("\n  New:\n")[0]
     hb, ha = expect_re(r"p before the move: (0x[0-9a-f]+), after: (0x[0-9a-f]+)", new_int).groups()
     expect(hb == ha and int(hb, 16) < 0xffffc00000000000, "the heap pointer is not a stack address")
     sb, sa = (int(x, 16) for x in expect_re(
@@ -413,7 +443,7 @@ def test_demo_all_runs_every_demo_in_order(m):
     expect_equal([("1", "callret"), ("2", "frames"), ("3", "layout"), ("4", "conventions"),
                   ("5", "swap"), ("6", "incr"), ("7", "escape"), ("8", "closure"), ("9", "hotsplit"),
                   ("10", "stackpool")], names, "demos in lecture order")
-    for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 3 of 3 as expected",
+    for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 6 of 6 as expected",
                  "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
                  "callret: 2 of 2 match Go", "layout: 2 of 2 as expected",
                  "stackpool: done", "conventions: 3 of 3 match Go", "demo: all 10 demos ran"]:
@@ -455,7 +485,7 @@ def test_every_demo_fifty_times_leaks_nothing(m):
     expect_in("color: off", m.cmd("color off"))
     for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"),
                        ("layout", "layout: 2 of 2 as expected"), ("stackpool", "stackpool: done"),
-                       ("conventions", "conventions: 3 of 3 match Go"), ("escape", "escape: 3 of 3 as expected"),
+                       ("conventions", "conventions: 3 of 3 match Go"), ("escape", "escape: 6 of 6 as expected"),
                        ("hotsplit", "both loops computed the same sum"),
                        ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
                        ("incr", "incr: 5 of 5 match Go")]:

@@ -88,7 +88,7 @@ def test_after_memory_comes_back_the_demos_match_go_again(m):
     for tid in reversed(parked):
         expect_in("checksum ok", m.cmd("resume %s" % tid))
     expect_in("swap: 3 of 3 match Go", m.cmd("swap"))
-    expect_in("escape: 3 of 3 as expected", m.cmd("escape"))
+    expect_in("escape: 6 of 6 as expected", m.cmd("escape"))
     expect_in("hotsplit: both loops computed the same sum", m.cmd("hotsplit", timeout=120))
     out = m.cmd("tasks")
     expect(not re.search(r"^ +\d+ ", out, re.M), "tasks left behind:\n" + out)

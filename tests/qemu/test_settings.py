@@ -68,7 +68,7 @@ def test_a_refused_huge_limit_leaves_the_escape_demo_intact(m):
     out = m.cmd("escape")
     expect_no_fault(out, "escape after a refused limit")
     expect_re(r"newInt +Go prints: 42 +here: 42 +matches Go", out)
-    expect_in("escape: 3 of 3 as expected", out)
+    expect_in("escape: 6 of 6 as expected", out)
     expect_in("commands:", m.cmd("help"))
 
 
@@ -89,10 +89,10 @@ def test_a_small_limit_kills_demo_tasks_and_they_give_no_verdict(m):
         expect_80_columns(out)
     out = m.cmd("escape")
     expect_no_fault(out, "escape")
-    for case in ("newInt", "RetArg", "setNew"):
+    for case in ("newInt", "RetArg", "setNew", "New", "dep", "arg"):
         expect_re(killed("escape", case), out)
     expect_in("escape: no verdict about this case", out)
-    expect_in("escape: 3 of 3 cases did not finish (above): no verdict about them", out)
+    expect_in("escape: 6 of 6 cases did not finish (above): no verdict about them", out)
     # setNew died of the limit while growing, not of its stale pointer.
     expect_not_in("reading *pt", out)
     expect_not_in("only the setNew task died", out)
@@ -156,7 +156,7 @@ def test_stackreuse_switches_the_stack_cache_and_stale_pointers_still_fault(m):
     out = m.cmd("stale")
     expect_in("went stale", out)
     expect_in("died; the shell goes on", out)
-    expect_in("escape: 3 of 3 as expected", m.cmd("escape"))
+    expect_in("escape: 6 of 6 as expected", m.cmd("escape"))
     # ... and leave the setting as it was.
     expect_in("stackreuse: on", m.cmd("stackreuse"))
     # Turned off, the cache is emptied.
