@@ -27,7 +27,8 @@ KERNEL_S := entry trapentry
 LIB_C := format string symbols
 SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos
 DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit \
-	demo_callret callret_twin demo_layout demo_stackpool demo_conventions
+	demo_callret callret_twin demo_layout demo_stackpool demo_conventions \
+	demo_heapstack
 DEMOS_S := segstack
 # The C twins of the Go programs of docs/go-semantics.md: the host tests link them too.
 TWINS_C := twin_defer twin_panic twin_hotsplit twin_closure twin_chain

@@ -237,11 +237,11 @@ void cmd_demo(int argc, char **argv)
 		{ "conventions", cmd_conventions },
 		{ "swap", cmd_swap }, { "incr", cmd_incr },
 		{ "escape", cmd_escape }, { "closure", cmd_closure }, { "hotsplit", cmd_hotsplit },
-		{ "stackpool", cmd_stackpool },
+		{ "stackpool", cmd_stackpool }, { "heapstack", cmd_heapstack },
 	};
 	if (argc != 2 || strcmp(argv[1], "all") != 0) {
 		kprintf("demo: usage: demo all (or run one: callret, frames, layout, conventions,\n"
-			"  swap, incr, escape, closure, hotsplit, stackpool)\n");
+			"  swap, incr, escape, closure, hotsplit, stackpool, heapstack)\n");
 		return;
 	}
 	for (unsigned i = 0; i < sizeof demos / sizeof demos[0]; i++) {

@@ -53,6 +53,7 @@ void cmd_callret(int argc, char **argv);
 void cmd_layout(int argc, char **argv);
 void cmd_stackpool(int argc, char **argv);
 void cmd_conventions(int argc, char **argv);
+void cmd_heapstack(int argc, char **argv);
 void cmd_demo(int argc, char **argv);
 void cmd_step(int argc, char **argv);
 void cmd_color(int argc, char **argv);

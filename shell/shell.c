@@ -246,6 +246,7 @@ static const struct command commands[] = {
 	{ "closure", "", "demo: the counter generator; a closure's record", cmd_closure },
 	{ "hotsplit", "", "demo: segmented stacks vs contiguous at a boundary", cmd_hotsplit },
 	{ "stackpool", "", "demo: the stack cache per size class, Go's stackpool", cmd_stackpool },
+	{ "heapstack", "", "demo: heap against stack, six differences measured", cmd_heapstack },
 	{ "demo", "all", "every demo in order, for a lecture", cmd_demo },
 	{ "step", "[on|off]", "demos pause at each picture until a key", cmd_step },
 	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },

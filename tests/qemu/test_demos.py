@@ -223,6 +223,43 @@ def test_conventions_shows_where_each_argument_and_result_travels(m):
     expect_equal(env, r10, "the trampoline hands the environment over in r10")
 
 
+def test_heapstack_measures_the_six_differences(m):
+    expect_in("color: off", m.cmd("color off"))
+    out = m.cmd("heapstack")
+    expect_80_columns(out)
+    expect_in("heapstack: ok", out)
+    lo, hi = (int(x, 16) for x in expect_re(
+        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    # 1. the heap object counted while it lives; the next frame takes the last one's place.
+    obj, after, before = expect_re(r"rt_alloc\(64\) = (0x[0-9a-f]+): the heap holds (\d+) objects? "
+                                   r"\((\d+) before\)", out).groups()
+    expect_equal(int(before) + 1, int(after), "one more object while it lives")
+    expect(not lo <= int(obj, 16) < hi, "the heap object is not in the stack")
+    first, second = expect_re(r"a local of one call: (0x[0-9a-f]+)\n +the same local of the next "
+                              r"call: (0x[0-9a-f]+)", out).groups()
+    expect_equal(first, second, "the next call's frame took the last one's place")
+    expect_re(r"rt_free: the heap holds %s objects? again" % before, out)
+    # 3. frames go down, inside the stack.
+    frames = [int(x, 16) for x in re.findall(r"0x[0-9a-f]+", expect_re(
+        r"successive frames: (0x[0-9a-f]+ 0x[0-9a-f]+\n +0x[0-9a-f]+ 0x[0-9a-f]+)", out).group(1))]
+    expect(all(lo <= f < hi for f in frames), "the frames are in the task's stack")
+    expect(frames == sorted(frames, reverse=True) and len(set(frames)) == 4, "frames go down")
+    heap = [int(x, 16) for x in re.findall(r"0x[0-9a-f]+", expect_re(
+        r"successive rt_alloc\(64\): (0x[0-9a-f]+ 0x[0-9a-f]+\n +0x[0-9a-f]+ 0x[0-9a-f]+)", out).group(1))]
+    said = expect_re(r"the heap put them (going up|going down|in no order)", out).group(1)
+    truth = ("going up" if heap == sorted(heap) else "going down" if heap == sorted(heap, reverse=True)
+             else "in no order")
+    expect_equal(truth, said, "what the demo says of the heap's order")
+    # 5. both costs measured; 6. the live frame.
+    expect_re(r"a call with a 64-byte local: \d+\.\d ns\n +rt_alloc\(64\) and rt_free: +\d+\.\d ns", out)
+    r = rows(drawings(out)[0][1])
+    fp = r["the caller's saved RBP"][0]
+    expect_equal(fp + 8, r["the return address"][0], "the return address is above the saved RBP")
+    expect_equal((3, 4, 7), (r["param1 (arrived in rdi)"][1], r["param2 (arrived in rsi)"][1],
+                             r["a local: sum"][1]), "parameters and local")
+    expect(all(lo <= a < hi for a, _, _ in r.values()), "every cell inside the task's stack")
+
+
 def test_swap_matches_go_and_draws_the_live_frames(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("swap")
@@ -439,14 +476,15 @@ def test_hotsplit_segments_every_call_contiguous_grows_once(m):
 def test_demo_all_runs_every_demo_in_order(m):
     expect_in("color: off", m.cmd("color off"))
     out = m.cmd("demo all", timeout=300)
-    names = re.findall(r"^==== demo (\d+) of 10: (\w+) ====$", out, re.M)
+    names = re.findall(r"^==== demo (\d+) of 11: (\w+) ====$", out, re.M)
     expect_equal([("1", "callret"), ("2", "frames"), ("3", "layout"), ("4", "conventions"),
                   ("5", "swap"), ("6", "incr"), ("7", "escape"), ("8", "closure"), ("9", "hotsplit"),
-                  ("10", "stackpool")], names, "demos in lecture order")
+                  ("10", "stackpool"), ("11", "heapstack")], names, "demos in lecture order")
     for done in ["swap: 3 of 3 match Go", "incr: 5 of 5 match Go", "escape: 6 of 6 as expected",
                  "closure: 3 of 3 match Go", "hotsplit: both loops computed the same sum",
                  "callret: 2 of 2 match Go", "layout: 2 of 2 as expected",
-                 "stackpool: done", "conventions: 3 of 3 match Go", "demo: all 10 demos ran"]:
+                 "stackpool: done", "conventions: 3 of 3 match Go", "heapstack: ok",
+                 "demo: all 11 demos ran"]:
         expect_in(done, out)
     expect_not_in("DIFFERS FROM GO", out)
     expect_in("demo: usage: demo all", m.cmd("demo"))
@@ -485,7 +523,7 @@ def test_every_demo_fifty_times_leaks_nothing(m):
     expect_in("color: off", m.cmd("color off"))
     for demo, done in [("callret ab", "callret: 1 of 1 match Go"), ("frames", "matches Go"),
                        ("layout", "layout: 2 of 2 as expected"), ("stackpool", "stackpool: done"),
-                       ("conventions", "conventions: 3 of 3 match Go"), ("escape", "escape: 6 of 6 as expected"),
+                       ("conventions", "conventions: 3 of 3 match Go"), ("heapstack", "heapstack: ok"), ("escape", "escape: 6 of 6 as expected"),
                        ("hotsplit", "both loops computed the same sum"),
                        ("closure", "closure: 3 of 3 match Go"), ("swap", "swap: 3 of 3 match Go"),
                        ("incr", "incr: 5 of 5 match Go")]:

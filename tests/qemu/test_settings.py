@@ -110,7 +110,7 @@ def test_a_small_limit_kills_demo_tasks_and_they_give_no_verdict(m):
         expect_re(killed(demo, demo), out)
     expect_not_in("swap: 3 of 3", out)
     expect_not_in("incr: 5 of 5", out)
-    expect_in("demo: all 10 demos ran", out)
+    expect_in("demo: all 11 demos ran", out)
     out = m.cmd("tasks")
     expect(not re.search(r"^ +\d+ ", out, re.M), "tasks left behind:\n" + out)
     expect_in("stacklimit: %d bytes" % DEFAULT, m.cmd("stacklimit %d" % DEFAULT))

@@ -14,6 +14,11 @@ MACHINE = dict(machine="q35", memory="512M")
 MASKS = [
     (r"\b0xffff[0-9a-f]{12}\b", "0xADDR"),                   # stack, heap, closure addresses
     (r"\bffff[0-9a-f]{12}\b", "ADDR"),                       # callret's words, without 0x
+    (r"\bholds \d+ objects?\b", "holds N objects"),          # heapstack: the heap's state,
+    (r"\(\d+ before\)", "(N before)"),                        # which the programs before
+    (r"has free: \d+ KiB", "has free: N KiB"),                 # it left behind
+    (r"the heap put them .*", "the heap put them IN SOME ORDER"),
+    (r"\b\d+\.\d ns\b", "N ns"),                              # heapstack's costs
     (r"\b(task|goroutine) \d+", r"\1 N"),
     (r"\b\d+ (us|ms)\b", r"N \1"),
     (r"\b\d+ (grows|shrinks|bytes copied|remapped|pointers adjusted)\b", r"N \1"),
@@ -102,9 +107,9 @@ def test_programs_give_the_same_results_with_stress_on_and_off(m):
             soff, son = {p: off}, {p: on}
         else:
             soff, son = sections(off), sections(on)
-            expect_equal(10, len(soff), "demos in 'demo all'")
+            expect_equal(11, len(soff), "demos in 'demo all'")
             expect(mask(off.split("==== demo 1")[0]) == mask(on.split("==== demo 1")[0])
-                   and "demo: all 10 demos ran" in on, "demo all's frame differs")
+                   and "demo: all 11 demos ran" in on, "demo all's frame differs")
         expect_equal(sorted(soff), sorted(son), "the demos run")
         for name in soff:
             a, b = mask(soff[name]), mask(son[name])
