@@ -238,6 +238,16 @@ static uint64_t callret_main(uint64_t part)
 		demo_compare("B(a, b)", "1 2", got);
 	}
 	if (part == 0 || part == 3) {
+		kprintf("\n  Go (ABI0, the notes' picture): A2 reserves, once, below its locals, the\n"
+			"  slots of the calls it makes; B2 finds them above its return address:\n"
+			"      a1  a2  r1  r2         A2's locals\n"
+			"      B2's result 2          \\\n"
+			"      B2's result 1           | reserved by A2 in its own frame\n"
+			"      B2's argument 2 (a2)    | (C(a1) reuses the lowest two:\n"
+			"      B2's argument 1 (a1)   /   its argument, then its result)\n"
+			"      <- SP of A2; below it, B2's return address, then B2's frame\n");
+		kprintf("  In C nothing is reserved: a1, a2 go in rdi, rsi; B2's two results\n"
+			"  come back in rax and rdx, C's one in rax (watch them below).\n");
 		callret_seen[2] = callret_seen[3] = 0;
 		total += trace_and_draw(callret_A2, "A2 calls B2 (two results: rax and rdx), then C (one: rax)");
 		count_by_function();

@@ -95,6 +95,7 @@ static uint64_t conventions_main(uint64_t unused)
 	char got[40];
 	ksnprintf(got, sizeof got, "%ld", s);
 	demo_compare("sum(1..10)", "55", got);
+	demo_pause();
 
 	kprintf("\n  2. two results: C returns them in rax and rdx\n");
 	uint64_t rax, rdx;
@@ -105,6 +106,7 @@ static uint64_t conventions_main(uint64_t unused)
 	kprintf("    after call conv_two(1, 2): rax = %lu, rdx = %lu\n", rax, rdx);
 	ksnprintf(got, sizeof got, "%lu %lu", rax, rdx);
 	demo_compare("swap2(1, 2)", "2 1", got);
+	demo_pause();
 
 	kprintf("\n  3. a closure's context register\n");
 	static uint64_t base = 40;

@@ -205,13 +205,22 @@ static uint64_t dep_task(uint64_t unused)
 }
 
 /* RetArg, seen through a routine the compiler cannot look into (Go's
- * go:linkname retArg): it returns its argument. */
+ * go:linkname retArg): it returns its argument, and keeps a copy in a
+ * variable of its own, where neither the compiler nor the runtime looks. */
 uint64_t *escape_ret_arg_opaque(uint64_t *p);
-__asm__(".text\n\t.globl escape_ret_arg_opaque\n\t.type escape_ret_arg_opaque, @function\n"
+__asm__(".data\n\t.p2align 3\nescape_opaque_kept:\n\t.quad 0\n"
+	".text\n\t.globl escape_ret_arg_opaque\n\t.type escape_ret_arg_opaque, @function\n"
 	"escape_ret_arg_opaque:\n\t"
+	"mov %rdi, escape_opaque_kept(%rip)\n\t"
 	"mov %rdi, %rax\n\t"
 	"ret\n\t"
-	".size escape_ret_arg_opaque, . - escape_ret_arg_opaque\n\t.previous");
+	".size escape_ret_arg_opaque, . - escape_ret_arg_opaque\n\t"
+	".globl escape_opaque_kept_value\n\t.type escape_opaque_kept_value, @function\n"
+	"escape_opaque_kept_value:\n\t"
+	"mov escape_opaque_kept(%rip), %rax\n\t"
+	"ret\n\t"
+	".size escape_opaque_kept_value, . - escape_opaque_kept_value\n\t.previous");
+uintptr_t escape_opaque_kept_value(void);
 
 /* func arg() int { var a, b int; return *gom.RetArg(&a) + *retArg(&b) } */
 static uint64_t arg_task(uint64_t unused)
@@ -227,6 +236,8 @@ static uint64_t arg_task(uint64_t unused)
 	after_addr = (uintptr_t)pb;
 	kprintf("    retArg(&b) before the move: %#lx, after: %#lx\n", before_addr, after_addr);
 	kprintf("    (kept in the stack, so adjusted: &b %s)\n", pb == &b ? "still" : "NOT ANY MORE");
+	kprintf("    the copy retArg kept for itself was not adjusted: nobody knew of it\n");
+	print_where("retArg's own copy =", escape_opaque_kept_value());
 	return pa == &a && pb == &b ? *pa + *pb : 1000;
 }
 

@@ -33,6 +33,15 @@ __attribute__((noinline)) static uintptr_t frame_with_local(uint64_t x)
 	return (uintptr_t)&local;
 }
 
+/* Allocates an object and loses it: only the address, as a number, goes back. */
+__attribute__((noinline)) static uintptr_t leak_one(void)
+{
+	uint64_t *p = rt_alloc(64);
+	if (p)
+		*p = 1;
+	return (uintptr_t)p;
+}
+
 /* Frames going down: the address of each level's local. */
 __attribute__((noinline)) static void frames_down(int depth, uintptr_t *out)
 {
@@ -82,6 +91,12 @@ static uint64_t heapstack_main(uint64_t unused)
 	kprintf("    rt_alloc(64) = %#lx: the heap holds %lu object%s (%lu before);\n"
 		"    it stays until rt_free (C) or until no pointer reaches it (Go's GC)\n",
 		(uintptr_t)obj, h1.objects_live, plural(h1.objects_live), h0.objects_live);
+	uintptr_t lost = leak_one();
+	rt_heap_get_stats(&h1);
+	kprintf("    leak_one() allocated and lost its object at %#lx: the heap\n"
+		"    still holds %lu object%s, one more than its caller can name: a leak\n", lost,
+		h1.objects_live, plural(h1.objects_live));
+	rt_free((void *)lost); /* the demo keeps the address as a number, to clean up */
 	uintptr_t first = frame_with_local(1), second = frame_with_local(2);
 	kprintf("    a local of one call: %#lx\n    the same local of the next call: %#lx\n", first,
 		second);
@@ -92,11 +107,13 @@ static uint64_t heapstack_main(uint64_t unused)
 	kprintf("    rt_free: the heap holds %lu object%s again\n", h1.objects_live,
 		plural(h1.objects_live));
 
+	demo_pause();
 	kprintf("\n  2. size\n");
 	kprintf("    this task's stack may grow to %lu bytes (the stack limit);\n"
 		"    the heap may take what the machine has free: %lu KiB now\n", rt_stack_limit,
 		phys_pages.free * 4);
 
+	demo_pause();
 	kprintf("\n  3. direction\n");
 	uintptr_t down[4];
 	frames_down(0, down);
@@ -121,10 +138,12 @@ static uint64_t heapstack_main(uint64_t unused)
 	for (int i = 0; i < got; i++)
 		rt_free(objs[i]);
 
+	demo_pause();
 	kprintf("\n  4. when the size is decided\n");
 	kprintf("    a frame's size is a constant of the function's prologue (sub $N,%%rsp),\n"
 		"    fixed when it was compiled; a heap object's is an argument of rt_alloc\n");
 
+	demo_pause();
 	kprintf("\n  5. cost (guest time, 10000 of each)\n");
 	const uint64_t n = 10000;
 	uint64_t t0 = plat_now_ns(), sink = 0;
@@ -146,6 +165,7 @@ static uint64_t heapstack_main(uint64_t unused)
 	kprintf("    (a frame is an add to RSP; the heap finds a free slot and gives it back)\n");
 	(void)sink;
 
+	demo_pause();
 	uint64_t s = holds(3, 4);
 	char got_s[8];
 	ksnprintf(got_s, sizeof got_s, "%lu", s);

@@ -53,6 +53,7 @@ __attribute__((noipa)) static struct args f1(struct args a)
 		(uintptr_t)(fp + 1), (uintptr_t)&a > (uintptr_t)(fp + 1) ? "above" : "below",
 		where((uintptr_t)&a));
 	kprintf("    the caller copied it into its own frame (24 bytes: by memory, not registers)\n");
+	demo_pause();
 	return r;
 }
 
@@ -85,6 +86,7 @@ __attribute__((noipa)) static struct results f2(int8_t aa, int64_t ab, int32_t a
 	kprintf("    rc        %#018lx   %lu\n", (uintptr_t)&r.rc, offsetof(struct results, rc));
 	kprintf("    rd        %#018lx   %lu\n", (uintptr_t)&r.rd, offsetof(struct results, rd));
 	r.ra = vaa, r.rb = vab, r.rc = vac, r.rd = vad;
+	demo_pause();
 	return r;
 }
 
@@ -109,6 +111,7 @@ __attribute__((noipa)) static int f3(char c1, char c2, char c3, char c4, char c5
 		"    is taken)\n",
 		(uintptr_t)&c7);
 	(void)&c8, (void)&c9, (void)&c10;
+	demo_pause();
 	return c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10;
 }
 

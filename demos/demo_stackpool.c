@@ -73,6 +73,7 @@ static bool run_one(const char *name, uint64_t kib)
 	kprintf("    at its exit its %lu KiB stack %s\n", seen_final >> 10,
 		seen_final <= (32UL << 10) ? "was cleared and went to the cache"
 					   : "was unmapped: above 32 KiB nothing is cached");
+	demo_pause();
 	return true;
 }
 

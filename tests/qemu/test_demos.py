@@ -239,6 +239,9 @@ def test_heapstack_measures_the_six_differences(m):
                               r"call: (0x[0-9a-f]+)", out).groups()
     expect_equal(first, second, "the next call's frame took the last one's place")
     expect_re(r"rt_free: the heap holds %s objects? again" % before, out)
+    lost = expect_re(r"leak_one\(\) allocated and lost its object at (0x[0-9a-f]+): the heap\n"
+                     r" +still holds (\d+) objects?, one more than its caller can name", out).groups()
+    expect_equal(int(after) + 1, int(lost[1]), "the lost object is still counted")
     # 3. frames go down, inside the stack.
     frames = [int(x, 16) for x in re.findall(r"0x[0-9a-f]+", expect_re(
         r"successive frames: (0x[0-9a-f]+ 0x[0-9a-f]+\n +0x[0-9a-f]+ 0x[0-9a-f]+)", out).group(1))]
@@ -406,6 +409,10 @@ def test_escape_heap_survives_passed_down_adjusted_global_stale(m):
     # arg: the pointer returned through the opaque routine is adjusted.
     arg = out.split("\n  arg:\n")[1]
     expect_in("(kept in the stack, so adjusted: &b still)", arg)
+    kept_before = expect_re(r"retArg\(&b\) before the move: (0x[0-9a-f]+)", arg).group(1)
+    olo, ohi = (int(x, 16) for x in expect_re(r"moved from \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", arg).groups())
+    expect_re(r"retArg's own copy = %s:\s+in task \d+'s old stack \[%#x, %#x\)" % (kept_before, olo, ohi),
+              re.sub(r"\n {6}(?! )", " ", arg))
     new_int, ret_arg, set_new = (out.split("\n  %s:\n" % n)[1] for n in ("newInt", "RetArg", "setNew"))
     set_new = set_new.split("\n  New:\n")[0]
     hb, ha = expect_re(r"p before the move: (0x[0-9a-f]+), after: (0x[0-9a-f]+)", new_int).groups()
