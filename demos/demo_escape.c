@@ -41,16 +41,15 @@ __attribute__((noinline)) static uint64_t move_stack(uint64_t depth)
 /* Globals: numbers for the report, not pointers the runtime would adjust. */
 static uintptr_t before_lo, before_hi, before_addr, after_addr;
 
-static void remember_stack(void)
+/* Grows the stack until it moves (3000 frames of 200 bytes) and prints the
+ * old and new ranges. */
+static void move_and_show(void)
 {
 	struct rt_task *t = rt_current();
 	before_lo = t->stack_lo;
 	before_hi = t->stack_hi;
-}
-
-static void show_move(void)
-{
-	struct rt_task *t = rt_current();
+	move_stack(3000);
+	t = rt_current();
 	kprintf("    the stack moved from [%#lx, %#lx)\n", before_lo, before_hi);
 	kprintf("                      to [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
 }
@@ -64,9 +63,7 @@ static uint64_t new_int_task(uint64_t unused)
 		rt_panic("out of memory: newInt's a");
 	*p = 42;
 	before_addr = (uintptr_t)p;
-	remember_stack();
-	move_stack(3000);
-	show_move();
+	move_and_show();
 	after_addr = (uintptr_t)p;
 	kprintf("    p before the move: %#lx, after: %#lx\n", before_addr, after_addr);
 	kprintf("    (a heap address: the move does not touch it)\n");
@@ -94,9 +91,7 @@ static uint64_t ret_arg_task(uint64_t unused)
 	demo_pic_add(&pic, (void *)&p, "main: p = RetArg(&a)");
 	demo_draw(&pic, "before the move: p points at a");
 	before_addr = (uintptr_t)p;
-	remember_stack();
-	move_stack(3000);
-	show_move();
+	move_and_show();
 	pic = (struct demo_picture){ 0 };
 	demo_pic_add(&pic, &a, "main: a");
 	demo_pic_add(&pic, (void *)&p, "main: p = RetArg(&a)");
@@ -121,9 +116,7 @@ static uint64_t set_new_task(uint64_t unused)
 	demo_pic_add(&pic, &a, "setNew: a");
 	demo_pic_add(&pic, (void *)&pt, "pt (a global)");
 	demo_draw(&pic, "before the move: the global pt points at a");
-	remember_stack();
-	move_stack(3000);
-	show_move();
+	move_and_show();
 	/* Never draw the old address itself: it is unmapped now. */
 	pic = (struct demo_picture){ 0 };
 	demo_pic_add(&pic, &a, "setNew: a (moved)");
@@ -167,9 +160,7 @@ static uint64_t new_task(uint64_t unused)
 	uint64_t *volatile p = &cell; /* p := new(int) */
 	print_where("new(int) is at", (uintptr_t)&cell);
 	before_addr = (uintptr_t)p;
-	remember_stack();
-	move_stack(3000);
-	show_move();
+	move_and_show();
 	after_addr = (uintptr_t)p;
 	kprintf("    p before the move: %#lx, after: %#lx\n", before_addr, after_addr);
 	kprintf("    (new(int) moved with the frame, and p with it)\n");
@@ -192,9 +183,7 @@ static uint64_t dep_task(uint64_t unused)
 	demo_pic_add(&pic, (void *)&p, "dep: p");
 	demo_pic_add(&pic, (void *)&pp, "pp (a global)");
 	demo_draw(&pic, "before the move: pp -> p -> a");
-	remember_stack();
-	move_stack(3000);
-	show_move();
+	move_and_show();
 	kprintf("    p lives in the stack: adjusted, it is &a again: %s\n", p == &a ? "yes" : "NO");
 	kprintf("    pp is a global the runtime cannot see; where its chain points now:\n");
 	print_where("pp (was &p) =", (uintptr_t)pp);
@@ -230,9 +219,7 @@ static uint64_t arg_task(uint64_t unused)
 	uint64_t *volatile pa = ret_arg(&a);
 	uint64_t *volatile pb = escape_ret_arg_opaque(&b);
 	before_addr = (uintptr_t)pb;
-	remember_stack();
-	move_stack(3000);
-	show_move();
+	move_and_show();
 	after_addr = (uintptr_t)pb;
 	kprintf("    retArg(&b) before the move: %#lx, after: %#lx\n", before_addr, after_addr);
 	kprintf("    (kept in the stack, so adjusted: &b %s)\n", pb == &b ? "still" : "NOT ANY MORE");
