@@ -40,6 +40,14 @@ void demo_pause(void)
 	}
 }
 
+/* Prints the running task's stack range, the frame every drawn address
+ * of a demo must fall in (the tests check they do). */
+void demo_print_task_stack(void)
+{
+	struct rt_task *t = rt_current();
+	kprintf("  the task's stack: [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
+}
+
 /* A word as a picture keeps it (demo.h): a value inside the running task's
  * stack (its guard included) as its distance below the top, flagged. */
 static uint64_t keep(uint64_t v, bool *in_stack)

@@ -39,6 +39,7 @@ void demo_pic_add(struct demo_picture *p, const volatile void *addr, const char 
 void demo_pic_range(struct demo_picture *p, const void *lo, const void *hi);
 void demo_draw(struct demo_picture *p, const char *title);
 void demo_go_source(const char *const *lines);
+void demo_print_task_stack(void);
 bool demo_compare(const char *what, const char *go, const char *ours);
 int demo_run(const char *cmd, uint64_t (*fn)(uint64_t), const char *name, uint64_t *value);
 

@@ -221,8 +221,7 @@ static uint64_t callret_main(uint64_t part)
 	uint64_t flags = read_rflags();
 	cli();
 	unsigned total = 0;
-	struct rt_task *t = rt_current();
-	kprintf("  the task's stack: [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
+	demo_print_task_stack();
 	if (part == 0 || part == 1) {
 		kprintf("\n  push 3 / push 4, then Go's way: the frame at once, values at SP+16, SP+8\n");
 		total += trace_and_draw(callret_pushes, "callret_pushes: each push moves RSP down a word");

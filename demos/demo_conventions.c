@@ -86,8 +86,7 @@ __asm__(".text\n\t.p2align 4\n\t.globl conv_closure\n\t.type conv_closure, @func
 static uint64_t conventions_main(uint64_t unused)
 {
 	(void)unused;
-	struct rt_task *t = rt_current();
-	kprintf("  the task's stack: [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
+	demo_print_task_stack();
 
 	kprintf("\n  1. sum(10, 1, 2, ..., 10): n in edi, five more in registers, the rest on\n"
 		"  the stack; the callee's prologue spills the registers into its frame\n");

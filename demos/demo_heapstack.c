@@ -78,8 +78,7 @@ __attribute__((noinline)) static uint64_t holds(uint64_t param1, uint64_t param2
 static uint64_t heapstack_main(uint64_t unused)
 {
 	(void)unused;
-	struct rt_task *t = rt_current();
-	kprintf("  the task's stack: [%#lx, %#lx)\n", t->stack_lo, t->stack_hi);
+	demo_print_task_stack();
 	struct rt_heap_stats h0, h1;
 
 	kprintf("\n  1. who frees\n");

@@ -27,8 +27,6 @@ struct args {
 	int16_t d; /* 2 */
 };
 
-static uintptr_t layout_lo, layout_hi; /* the task's stack, when the demo began */
-
 static const char *where(uintptr_t p)
 {
 	struct rt_task *t = rt_current();
@@ -118,10 +116,7 @@ __attribute__((noipa)) static int f3(char c1, char c2, char c3, char c4, char c5
 static uint64_t layout_main(uint64_t unused)
 {
 	(void)unused;
-	struct rt_task *t = rt_current();
-	layout_lo = t->stack_lo;
-	layout_hi = t->stack_hi;
-	kprintf("  the task's stack: [%#lx, %#lx)\n", layout_lo, layout_hi);
+	demo_print_task_stack();
 	struct args a = { 1, 2, 3, 4 };
 	struct args r = f1(a);
 	struct results q = f2(1, 2, 3, 4);

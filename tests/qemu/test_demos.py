@@ -24,6 +24,12 @@ def rows(drawing):
     return out
 
 
+def task_stack(out):
+    """The (lo, hi) of the task's stack a demo printed ("the task's stack: [lo, hi)")."""
+    return tuple(int(x, 16) for x in expect_re(
+        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+
+
 def drawings(out):
     """The drawings of a demo's output, in order: (title, table). A title is
     the line just before a table's "address value what" header."""
@@ -68,8 +74,7 @@ def test_callret_steps_call_and_ret_one_instruction_at_a_time(m):
     expect_in("func B(c, d int) { println(c, d); return }", out)
     expect_re(r"B\(a, b\) +Go prints: 1 2 +here: 1 2 +matches Go", out)
     expect_re(r"A2's println +Go prints: 1 1 +here: 1 1 +matches Go", out)
-    lo, hi = (int(x, 16) for x in expect_re(
-        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    lo, hi = task_stack(out)
     ts = traces(out)
     expect_equal(["callret_pushes", "callret_A", "callret_A2"], [t[0] for t in ts], "the traces")
     total = 0
@@ -135,8 +140,7 @@ def test_layout_shows_arguments_laid_out_like_struct_fields(m):
     expect_80_columns(out)
     expect_in("layout: 2 of 2 as expected", out)
     expect_re(r"f2's results +Go prints: 1 2 3 4 here: 1 2 3 4 matches Go", out)
-    lo, hi = (int(x, 16) for x in expect_re(
-        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    lo, hi = task_stack(out)
     # f1: the struct's fields at their offsets, in the argument and the result.
     fields = {f: (int(o), int(a, 16), int(r, 16)) for f, o, a, r in re.findall(
         r"^    ([abcd]) +(\d+) +(0x[0-9a-f]{16}) +(0x[0-9a-f]{16})$", out, re.M)}
@@ -196,8 +200,7 @@ def test_conventions_shows_where_each_argument_and_result_travels(m):
     out = m.cmd("conventions")
     expect_80_columns(out)
     expect_in("conventions: 3 of 3 match Go", out)
-    lo, hi = (int(x, 16) for x in expect_re(
-        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    lo, hi = task_stack(out)
     gp, save, over = expect_re(r"gp_offset (\d+) \(the next register slot\),\n"
                                r" +reg_save_area (0x[0-9a-f]+), overflow_arg_area (0x[0-9a-f]+)",
                                out).groups()
@@ -228,8 +231,7 @@ def test_heapstack_measures_the_six_differences(m):
     out = m.cmd("heapstack")
     expect_80_columns(out)
     expect_in("heapstack: ok", out)
-    lo, hi = (int(x, 16) for x in expect_re(
-        r"the task's stack: \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out).groups())
+    lo, hi = task_stack(out)
     # 1. the heap object counted while it lives; the next frame takes the last one's place.
     obj, after, before = expect_re(r"rt_alloc\(64\) = (0x[0-9a-f]+): the heap holds (\d+) objects? "
                                    r"\((\d+) before\)", out).groups()
