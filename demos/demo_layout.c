@@ -39,14 +39,18 @@ __attribute__((noipa)) static struct args f1(struct args a)
 	struct args r = { 0, 0, 0, 0 };
 	uintptr_t *fp = __builtin_frame_address(0);
 	kprintf("\n  f1(a args) (r args): sizeof(struct args) = %lu, as in Go\n", sizeof(struct args));
-	kprintf("    field  offset  &a (the argument)    &r (the result)\n");
 	const volatile void *pa[] = { &a.a, &a.b, &a.c, &a.d }, *pr[] = { &r.a, &r.b, &r.c, &r.d };
 	static const char *const names[] = { "a", "b", "c", "d" };
 	static const size_t offs[] = { offsetof(struct args, a), offsetof(struct args, b),
 				       offsetof(struct args, c), offsetof(struct args, d) };
-	for (int i = 3; i >= 0; i--)
-		kprintf("    %-5s  %-6lu  %#018lx   %#018lx\n", names[i], offs[i], (uintptr_t)pa[i],
-			(uintptr_t)pr[i]);
+	static const size_t sizes[] = { sizeof a.a, sizeof a.b, sizeof a.c, sizeof a.d };
+	/* pad: what lies between the field's end and the next field (or the end). */
+	kprintf("    field  offset  size  pad  &a (the argument)    &r (the result)\n");
+	for (int i = 3; i >= 0; i--) {
+		size_t next = i < 3 ? offs[i + 1] : sizeof(struct args);
+		kprintf("    %-5s  %-6lu  %-4lu  %-3lu  %#018lx   %#018lx\n", names[i], offs[i], sizes[i],
+			next - offs[i] - sizes[i], (uintptr_t)pa[i], (uintptr_t)pr[i]);
+	}
 	kprintf("    f1's return address is at %#lx; a is %s it, in the %s:\n",
 		(uintptr_t)(fp + 1), (uintptr_t)&a > (uintptr_t)(fp + 1) ? "above" : "below",
 		where((uintptr_t)&a));

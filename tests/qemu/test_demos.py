@@ -142,10 +142,13 @@ def test_layout_shows_arguments_laid_out_like_struct_fields(m):
     expect_re(r"f2's results +Go prints: 1 2 3 4 here: 1 2 3 4 matches Go", out)
     lo, hi = task_stack(out)
     # f1: the struct's fields at their offsets, in the argument and the result.
-    fields = {f: (int(o), int(a, 16), int(r, 16)) for f, o, a, r in re.findall(
-        r"^    ([abcd]) +(\d+) +(0x[0-9a-f]{16}) +(0x[0-9a-f]{16})$", out, re.M)}
+    rows_ = re.findall(r"^    ([abcd]) +(\d+) +(\d+) +(\d+) +(0x[0-9a-f]{16}) +(0x[0-9a-f]{16})$", out,
+                       re.M)
+    fields = {f: (int(o), int(a, 16), int(r, 16)) for f, o, _, _, a, r in rows_}
     expect_equal({"a": 0, "b": 8, "c": 16, "d": 20}, {f: v[0] for f, v in fields.items()},
                  "offsetof each field")
+    expect_equal({"a": (1, 7), "b": (8, 0), "c": (4, 0), "d": (2, 2)},
+                 {f: (int(z), int(p)) for f, _, z, p, _, _ in rows_}, "each field's size and padding")
     for f, (off, a, r) in fields.items():
         expect_equal(fields["a"][1] + off, a, "&a.%s = &a.a + offsetof" % f)
         expect_equal(fields["a"][2] + off, r, "&r.%s = &r.a + offsetof" % f)
