@@ -16,10 +16,13 @@ enum le_event {
 struct lineedit {
 	char buf[LINE_MAX];
 	size_t len;
+	size_t pos;         /* the cursor: where the next byte goes, 0..len */
 	size_t typed;       /* printable bytes typed into this line, kept or not */
 	size_t dropped;     /* length of the last line refused as too long */
 	int esc;            /* escape-sequence state, see lineedit.c */
-	int esc_len;
+	int esc_len;        /* parameter bytes seen; past ESC_MAX the sequence is only waited out */
+	int esc_param;      /* its first numeric parameter (ESC [ 3 ~: 3) */
+	int esc_param_done; /* a ';' ended the first parameter */
 	int last_cr;        /* the previous byte was CR: swallow a following LF */
 	int line_done;      /* LE_LINE was returned: the next byte starts a new line */
 	char history[LINE_HISTORY][LINE_MAX];

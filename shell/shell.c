@@ -82,7 +82,8 @@ static void cmd_help(int argc, char **argv)
 		ksnprintf(usage, sizeof usage, "%s %s", c->name, c->args);
 		kprintf("  %-22s %s\n", usage, c->help);
 	}
-	kprintf("keys: Backspace, Ctrl-U erase line, Ctrl-C drop line, Up/Down history\n");
+	kprintf("keys: Left/Right, Home/End (Ctrl-A/E), Backspace, Delete, Ctrl-W word,\n"
+		"  Ctrl-K to end, Ctrl-U line, Ctrl-C drop line, Up/Down history\n");
 }
 
 static void cmd_version(int argc, char **argv)

@@ -161,8 +161,22 @@ def test_longest_line_that_fits_runs(m):
 
 
 def test_control_and_non_ascii_bytes_are_ignored(m):
-    out = m.cmd("ve\x01\x80r\xffs\x02i\x7f\x7fsi\x1b[Con")
+    out = m.cmd("ve\x04\x80r\xffs\x0ei\x7f\x7fsi\x1b[15~on")
     expect_re(r"^morestack \S+ \(x86-64 UEFI\)", out)
+
+
+def test_cursor_keys_edit_the_middle_of_the_line(m):
+    # Left five times, then insert: "vrsion" becomes "version".
+    out = m.cmd("vrsion" + "\x1b[D" * 5 + "e")
+    expect_re(r"^morestack \S+ \(x86-64 UEFI\)", out)
+    # Home, Ctrl-K, then a new word; Ctrl-W erases a word; Delete at the cursor.
+    expect_in("commands:", m.cmd("xyz\x01\x0bhelp"))
+    expect_in("commands:", m.cmd("grow 12 help\x17\x17\x17help"))
+    out = m.cmd("tassks\x1b[D\x1b[D\x1b[D\x1b[3~")
+    expect_re(r"tasks: \d+ spawned", out)
+    # Alt-x (ESC then a letter) types the letter; a long unknown sequence vanishes whole.
+    expect_in("commands:", m.cmd("\x1bhelp"))
+    expect_in("commands:", m.cmd("he\x1b[" + "1" * 40 + "~lp"))
 
 
 def test_ten_kib_of_random_bytes_then_help(m):

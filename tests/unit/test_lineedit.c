@@ -380,7 +380,7 @@ static void test_overlong_then_backspace(void **state)
 static void test_ignored_bytes(void **state)
 {
 	struct term *t = *state;
-	static const char s[] = "a\x01\x02\t\x0b\x0c\x0e\x1f~\x80\xc3\xa9\xff" "b\r";
+	static const char s[] = "a\x04\x07\t\x0c\x0e\x1f~\x80\xc3\xa9\xff" "b\r";
 	assert_string_equal(typen(t, s, sizeof s - 1), "L");
 	assert_string_equal(t->lines[0], "a~b");
 	assert_string_equal(t->echo, "a~b\n");
@@ -395,18 +395,20 @@ static void test_ignored_bytes(void **state)
 static void test_unknown_escapes(void **state)
 {
 	struct term *t = *state;
-	assert_string_equal(type(t, "a\x1b[5~b\x1b[1;5Cc\x1b[Dd\x1bOPe\x1b[200~f\r"), "L");
+	/* PgUp, Ctrl-F5, F1, bracketed paste's start, F5. */
+	assert_string_equal(type(t, "a\x1b[5~b\x1b[15;5~c\x1bOPd\x1b[200~e\x1b[15~f\r"), "L");
 	assert_string_equal(t->lines[0], "abcdef");
 	assert_string_equal(t->echo, "abcdef\n");
-	/* ESC and one other byte (Alt-x) is a sequence of its own. */
+	/* ESC and another byte (Alt-x): the ESC goes, the byte is typed. */
 	assert_string_equal(type(t, "\x1bxyz\r"), "L");
-	assert_string_equal(t->lines[0], "yz");
-	/* A byte that cannot be in a CSI sequence ends it. */
+	assert_string_equal(t->lines[0], "xyz");
+	/* A byte that cannot be in a CSI sequence ends it and is dropped. */
 	assert_string_equal(type(t, "\x1b[\x80" "abc\r"), "L");
 	assert_string_equal(t->lines[0], "abc");
 }
 
-/* An endless parameter string is given up on: the rest is typed normally. */
+/* An endless parameter string is waited out whole: none of it is typed,
+ * and its final byte ends it (ESC [ 1111...1 a is one sequence). */
 static void test_overlong_escape(void **state)
 {
 	struct term *t = *state;
@@ -415,14 +417,17 @@ static void test_overlong_escape(void **state)
 	memset(s + 2, '1', 100);
 	strcpy(s + 102, "abc\r");
 	assert_string_equal(type(t, s), "L");
-	size_t n = strlen(t->lines[0]);
-	assert_true(n >= 3 && n < 100);
-	assert_string_equal(t->lines[0] + n - 3, "abc");
-	assert_int_equal(strspn(t->lines[0], "1"), n - 3);
+	assert_string_equal(t->lines[0], "bc");
 	/* The same with a parameter string of ';', all inside 0x20-0x3f. */
 	memset(s + 2, ';', 100);
 	assert_string_equal(type(t, s), "L");
-	assert_string_equal(t->lines[0] + strlen(t->lines[0]) - 3, "abc");
+	assert_string_equal(t->lines[0], "bc");
+	/* An overlong Delete (ESC [ 0000...3 ~) deletes nothing. */
+	strcpy(s, "xy\x1b[D\x1b[");
+	memset(s + 7, '0', 40);
+	strcpy(s + 47, "3~\r");
+	assert_string_equal(type(t, s), "L");
+	assert_string_equal(t->lines[0], "xy");
 }
 
 /*
@@ -444,6 +449,157 @@ static void test_control_inside_escape(void **state)
 	assert_string_equal(t->lines[0], "");
 	type(t, "\x1b\x1b[A");
 	assert_string_equal(editing(t), "mem");
+}
+
+/*
+ * A one-line terminal, as the echo is drawn on it: printable bytes write at
+ * the cursor and move it right, \b moves it left. After every byte the
+ * editor takes, the screen must show its line and the cursor must be at
+ * its cursor (trailing blanks aside: they are what erasing leaves).
+ */
+struct screen {
+	char cell[LINE_MAX + 8];
+	size_t cursor, width;
+};
+
+static void screen_echo(void *ctx, const char *s, size_t n)
+{
+	struct screen *sc = ctx;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '\b') {
+			assert_true(sc->cursor > 0);
+			sc->cursor--;
+		} else if (c == '\n') {
+			memset(sc->cell, 0, sizeof sc->cell);
+			sc->cursor = sc->width = 0;
+		} else if (c == '\a') {
+			continue;
+		} else {
+			assert_true(c >= 0x20 && c <= 0x7e);
+			assert_true(sc->cursor < LINE_MAX + 8);
+			sc->cell[sc->cursor++] = c;
+			if (sc->cursor > sc->width)
+				sc->width = sc->cursor;
+		}
+	}
+}
+
+static void expect_screen(const struct screen *sc, const struct lineedit *le)
+{
+	assert_int_equal(sc->cursor, le->pos);
+	assert_memory_equal(sc->cell, le->buf, le->len);
+	for (size_t i = le->len; i < sc->width; i++)
+		assert_int_equal(sc->cell[i], ' ');
+}
+
+/* Feeds s to a fresh editor drawing on sc; checks the screen after every byte. */
+static struct lineedit *edit(struct screen *sc, const char *s)
+{
+	static struct lineedit le;
+	memset(sc, 0, sizeof *sc);
+	le_init(&le, screen_echo, sc);
+	for (; *s; s++) {
+		enum le_event ev = le_feed(&le, (unsigned char)*s);
+		if (ev == LE_NONE)
+			expect_screen(sc, &le);
+	}
+	return &le;
+}
+
+static void test_cursor_keys(void **state)
+{
+	(void)state;
+	struct screen sc;
+	struct lineedit *le;
+	/* Left, Left, insert: in the middle. Ctrl-B and ESC O D are Left too. */
+	le = edit(&sc, "abc\x1b[D\x1b[DX");
+	assert_string_equal(le->buf, "aXbc");
+	assert_int_equal(le->pos, 2);
+	le = edit(&sc, "abc\x02\x1bODY");
+	assert_string_equal(le->buf, "aYbc");
+	/* Right past the end does nothing; Left past the start does nothing. */
+	le = edit(&sc, "ab\x1b[C\x1b[C\x1b[D\x1b[D\x1b[D\x1b[DZ\x06W");
+	assert_string_equal(le->buf, "ZaWb");
+	/* Home and End in every form: ESC [ H, ESC [ 1 ~, ESC [ 7 ~, ESC O H, ^A; and their Ends. */
+	static const char *const homes[] = { "\x1b[H", "\x1b[1~", "\x1b[7~", "\x1bOH", "\x01" };
+	static const char *const ends[] = { "\x1b[F", "\x1b[4~", "\x1b[8~", "\x1bOF", "\x05" };
+	for (int i = 0; i < 5; i++) {
+		char keys[64];
+		snprintf(keys, sizeof keys, "mid%s<%s>", homes[i], ends[i]);
+		le = edit(&sc, keys);
+		assert_string_equal(le->buf, "<mid>");
+		assert_int_equal(le->pos, 5);
+	}
+	/* Enter in the middle of the line runs all of it. */
+	struct term *t = calloc(1, sizeof *t);
+	assert_non_null(t);
+	le_init(&t->le, capture, t);
+	assert_string_equal(type(t, "echo hi\x1b[D\x1b[D\r"), "L");
+	assert_string_equal(t->lines[0], "echo hi");
+	assert_string_equal(t->echo, "echo hi\b\bhi\n");
+	free(t);
+}
+
+static void test_deleting_in_the_middle(void **state)
+{
+	(void)state;
+	struct screen sc;
+	struct lineedit *le;
+	/* Backspace before the cursor, Delete at it. */
+	le = edit(&sc, "abcd\x1b[D\x1b[D\x7f");
+	assert_string_equal(le->buf, "acd");
+	assert_int_equal(le->pos, 1);
+	le = edit(&sc, "abcd\x1b[D\x1b[D\x1b[3~");
+	assert_string_equal(le->buf, "abd");
+	assert_int_equal(le->pos, 2);
+	/* Delete at the end and Backspace at the start do nothing. */
+	le = edit(&sc, "ab\x1b[3~\x01\x7f");
+	assert_string_equal(le->buf, "ab");
+	/* Ctrl-W: the word before the cursor, and the spaces after it. */
+	le = edit(&sc, "grow 100  \x17");
+	assert_string_equal(le->buf, "grow ");
+	le = edit(&sc, "grow 100 200\x1b[D\x1b[D\x1b[D\x17");
+	assert_string_equal(le->buf, "grow 200");
+	assert_int_equal(le->pos, 5);
+	le = edit(&sc, "\x17x\x01\x17");
+	assert_string_equal(le->buf, "x");
+	/* Ctrl-K: from the cursor to the end. */
+	le = edit(&sc, "spawn 100\x01\x06\x06\x06\x06\x06\x0b");
+	assert_string_equal(le->buf, "spawn");
+	/* Ctrl-U from the middle erases all of it. */
+	le = edit(&sc, "hello\x1b[D\x1b[D\x15");
+	assert_string_equal(le->buf, "");
+	assert_int_equal(sc.cursor, 0);
+	/* History recalled after moving the cursor: shown whole, cursor at its end. */
+	le = edit(&sc, "tasks\rwx\x1b[D\x1b[A");
+	assert_string_equal(le->buf, "tasks");
+	assert_int_equal(le->pos, 5);
+}
+
+/* Random keys and bytes against the terminal model: the screen always shows the line. */
+static void test_screen_follows_random_editing(void **state)
+{
+	(void)state;
+	static const char *const keys[] = { "\x1b[D", "\x1b[C", "\x1b[H", "\x1b[F", "\x1b[3~", "\x1b[A",
+					     "\x1b[B", "\x01", "\x05", "\x02", "\x06", "\x17", "\x0b",
+					     "\x7f", "\x15", "\r", "a", "b", " ", "xyz", "\x1b[1;5C" };
+	struct screen sc;
+	static struct lineedit le;
+	for (unsigned seed = 1; seed <= 200; seed++) {
+		srand(seed);
+		memset(&sc, 0, sizeof sc);
+		le_init(&le, screen_echo, &sc);
+		for (int i = 0; i < 2000; i++) {
+			const char *k = keys[rand() % (int)(sizeof keys / sizeof keys[0])];
+			for (; *k; k++) {
+				enum le_event ev = le_feed(&le, (unsigned char)*k);
+				assert_true(le.pos <= le.len && le.len < LINE_MAX);
+				if (ev == LE_NONE)
+					expect_screen(&sc, &le);
+			}
+		}
+	}
 }
 
 /* Without an echo callback nothing is echoed, and editing works the same. */
@@ -486,7 +642,8 @@ static void test_fuzz(void **state)
 	assert_non_null(le);
 	le_init(le, count_echo, NULL);
 	static const unsigned char special[] = { '\r', '\n', 0x7f, 0x08, 0x03, 0x15, 0x1b,
-						 '[', 'O', 'A', 'B', '1', ';', '~' };
+						 '[', 'O', 'A', 'B', 'C', 'D', 'H', 'F', '1', '3', ';',
+						 '~', 0x01, 0x02, 0x05, 0x06, 0x0b, 0x17 };
 	uint64_t lines = 0, cancels = 0, toolong = 0;
 	srand(1);
 	for (long i = 0; i < (1L << 20); i++) {
@@ -505,6 +662,7 @@ static void test_fuzz(void **state)
 		for (int k = 0; k < reps; k++) {
 			enum le_event ev = le_feed(le, c);
 			assert_true(le->len < LINE_MAX);
+			assert_true(le->pos <= le->len);
 			assert_int_equal(le->buf[le->len], '\0');
 			assert_true(le->typed >= le->len);
 			assert_true(le->hist_count >= 0 && le->hist_count <= LINE_HISTORY);
@@ -517,7 +675,7 @@ static void test_fuzz(void **state)
 			} else if (ev == LE_CANCEL) {
 				cancels++;
 			} else if (ev == LE_TOO_LONG) {
-				assert_true(le_overflow_length(le) >= LINE_MAX);
+				assert_true(le_overflow_length(le) > 0);
 				toolong++;
 			}
 		}
@@ -556,6 +714,9 @@ int main(void)
 		T(test_unknown_escapes),
 		T(test_overlong_escape),
 		T(test_control_inside_escape),
+		cmocka_unit_test(test_cursor_keys),
+		cmocka_unit_test(test_deleting_in_the_middle),
+		cmocka_unit_test(test_screen_follows_random_editing),
 		cmocka_unit_test(test_no_echo_callback),
 		cmocka_unit_test(test_fuzz),
 	};
