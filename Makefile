@@ -22,7 +22,7 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 # what each folder is for). Every object is built from the same path under
 # $(B), with the same flags and include path.
 KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap \
-	efi pic fwcfg
+	efi pic fwcfg fbcon
 KERNEL_S := entry trapentry
 LIB_C := format string symbols
 SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos
@@ -39,7 +39,7 @@ KERNEL_SRC := $(KERNEL_C:%=kernel/%.c) $(KERNEL_S:%=kernel/%.S) $(LIB_C:%=lib/%.
 	ports/platform_kernel.c $(SHELL_C:%=shell/%.c) $(DEMOS_C:%=demos/%.c) \
 	$(DEMOS_S:%=demos/%.S) $(TWINS_C:%=twins/%.c) $(FUZZ_C:%=tests/fuzz/%.c)
 KERNEL_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(basename $(KERNEL_SRC)))) $(B)/runtime.o \
-	$(B)/demos/callret_listing.o
+	$(B)/demos/callret_listing.o $(B)/kernel/fonts.o
 KERNEL_INC := -Ikernel -Ilib -Iruntime -Ishell -Idemos -Itwins -Iboot -Itests/fuzz
 
 # The runtime core: portable C and assembly, built into the kernel with the
@@ -99,6 +99,16 @@ $(B)/%.o: %.S $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"; $(CC) $(KERNEL_CFLAGS) $(KERNEL_INC) -c $< -o $@
 $(eval $(call runtime_object,$(B),$(KERNEL_CFLAGS) $(RUNTIME_INC),Makefile))
+
+# The screen's fonts: Debian's console fonts (console-setup-linux), their
+# ASCII glyphs written out as C by tools/psf.py.
+FONT_DIR := /usr/share/consolefonts
+FONTS := font_small $(FONT_DIR)/Uni2-Terminus16.psf.gz font_large $(FONT_DIR)/Uni2-Terminus32x16.psf.gz
+$(B)/kernel/fonts.c: tools/psf.py $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  FONTS   $@"; $(PYTHON) tools/psf.py c $(FONTS) > $@.tmp && mv $@.tmp $@
+$(B)/kernel/fonts.o: $(B)/kernel/fonts.c
+	@echo "  CC      $<"; $(CC) $(KERNEL_CFLAGS) $(KERNEL_INC) -c $< -o $@
 
 # The callret demo's twins are built like Go's listings (-N -l): every local
 # in the frame. Their listing is objdump's disassembly of that object,

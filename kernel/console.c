@@ -1,14 +1,17 @@
 /*
- * console.c: where the kernel's text goes. Today the serial line; the GOP
- * framebuffer console joins here, so every printer calls console_write.
+ * console.c: where the kernel's text goes: the serial line and, once
+ * fbcon_init has run, the screen (fbcon.c). Every printer calls
+ * console_write.
  */
 #include "console.h"
+#include "fbcon.h"
 #include "format.h"
 #include "serial.h"
 
 void console_write(const char *s, unsigned long n)
 {
 	serial_write(s, n);
+	fbcon_write(s, n);
 }
 
 void kvprintf(const char *fmt, va_list ap)

@@ -6,6 +6,7 @@
  * memory map and physical pages, symbols, our page tables, our stack; only then
  * is loader memory given back and interrupts enabled.
  */
+#include "fbcon.h"
 #include "kernel.h"
 #include "demo.h"
 #include "gdt.h"
@@ -50,6 +51,10 @@ static void kmain_on_kernel_stack(uint64_t unused)
 {
 	(void)unused;
 	memmap_reclaim_loader();
+	fbcon_init();
+	char screen[160];
+	fbcon_describe(screen, sizeof screen);
+	kprintf("screen console: %s\n", screen);
 	kplat_init();
 	pic_init();
 	trap_set_irq_handler(4, serial_irq);

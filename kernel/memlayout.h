@@ -59,6 +59,10 @@
 #define CLOSURE_BASE 0xffffe00000000000UL
 #define CLOSURE_REGION (1UL << 30)
 
+/* The GOP framebuffer (kernel/fbcon.c), mapped write-only by convention. */
+#define FB_VIRT 0xffffe80000000000UL
+#define FB_REGION (1UL << 30)
+
 /* Kernel image, linked at this address (see kernel/kernel.ld). */
 #define KERNEL_BASE 0xffffffff80000000UL
 

@@ -49,6 +49,9 @@ def command(image, workdir, machine="q35", memory="512M", test=False, icount=Fal
             "-drive", f"format=raw,file={image},snapshot=on",
             "-nic", "none", "-serial", serial]
     if test:
+        # QMP on a socket in workdir: the tests read the screen (screendump)
+        # and type on the keyboard through it.
+        args += ["-qmp", "unix:%s,server=on,wait=off" % os.path.join(workdir, "qmp.sock")]
         args += ["-display", "none", "-monitor", "none", "-no-reboot",
                  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                  "-fw_cfg", "name=opt/morestack/exit-on-fault,string=1"]

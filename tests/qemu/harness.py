@@ -125,6 +125,39 @@ class Machine:
         first_nl = text.find("\n")
         return text[first_nl + 1:] if first_nl >= 0 else ""
 
+    def qmp(self, command, **arguments):
+        """Runs one QMP command on this machine; returns its "return" value."""
+        import json
+        import socket
+        path = os.path.join(self.workdir, "qmp.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(path)
+            f = s.makefile("rw")
+            json.loads(f.readline())  # the greeting
+            for cmd in ({"execute": "qmp_capabilities"},
+                        {"execute": command, "arguments": arguments}):
+                f.write(json.dumps(cmd) + "\n")
+                f.flush()
+                while True:
+                    reply = json.loads(f.readline())
+                    if "return" in reply or "error" in reply:
+                        break
+                if "error" in reply:
+                    raise TestFailure("QMP %s: %s" % (cmd["execute"], reply["error"]))
+            return reply["return"]
+
+    def screendump(self):
+        """The screen as (width, height, rgb bytes), through QMP's screendump."""
+        path = os.path.join(self.workdir, "screen.ppm")
+        self.qmp("screendump", filename=path)
+        data = open(path, "rb").read()
+        parts = data.split(maxsplit=4)  # P6 width height maxval pixels
+        if parts[0] != b"P6":
+            raise TestFailure("screendump: not a P6 PPM")
+        width, height = int(parts[1]), int(parts[2])
+        return width, height, data[-width * height * 3:]  # the pixels end the file
+
     def wait_exit(self, timeout=30):
         """Waits for QEMU to exit; returns its exit status."""
         try:
