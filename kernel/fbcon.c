@@ -29,6 +29,7 @@
 #include "kstring.h"
 #include "memlayout.h"
 #include "pagetable.h"
+#include "x86.h"
 
 #define MAX_CELLS (480 * 270) /* a 3840x2160 screen in 8x8 cells: more than any font here needs */
 
@@ -40,6 +41,7 @@ static struct {
 	const struct font *font;
 	uint32_t palette[16];
 	uint8_t fg, bg; /* palette indexes */
+	bool wc;        /* mapped write-combining (PAT entry 1) */
 	int esc;        /* 0, 1 after ESC, 2 inside CSI */
 	int params[4], nparams;
 } fc;
@@ -226,11 +228,33 @@ void fbcon_describe(char *buf, unsigned long cap)
 	if (!fc.on)
 		ksnprintf(buf, cap, "none (no linear framebuffer)");
 	else
-		ksnprintf(buf, cap, "%ux%u pixels, %u per line, %ux%u text in %s (%ux%u)", fc.width, fc.height,
-			  fc.stride, fc.cols, fc.rows, fc.font->name, fc.font->width, fc.font->height);
+		ksnprintf(buf, cap, "%ux%u pixels, %u per line, %ux%u text in %s (%ux%u), %s", fc.width,
+			  fc.height, fc.stride, fc.cols, fc.rows, fc.font->name, fc.font->width,
+			  fc.font->height, fc.wc ? "write-combining" : "write-back (no PAT)");
 }
 
-/* Maps the framebuffer and clears the screen. After vm_init. */
+/*
+ * Programs the PAT as PAT_KERNEL (pagetable.h): entry 1 write-combining.
+ * Nothing mapped so far uses entry 1 (PWT alone), so no mapping changes
+ * type under its users. Caches and TLB flushed as the SDM asks (11.12.4).
+ * False if the CPU has no PAT (CPUID.1:EDX bit 16).
+ */
+#define MSR_PAT 0x277
+static bool pat_init(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(d & (1u << 16)))
+		return false;
+	wrmsr(MSR_PAT, PAT_KERNEL);
+	__asm__ volatile("wbinvd" ::: "memory");
+	write_cr3(read_cr3());
+	return true;
+}
+
+/* Maps the framebuffer (write-combining where the CPU has a PAT: a line of
+ * glyphs is many small writes, which WC gathers) and clears the screen.
+ * After vm_init. */
 void fbcon_init(void)
 {
 	if (!boot_info.fb_base || boot_info.fb_format == FB_NONE || !boot_info.fb_width ||
@@ -239,8 +263,9 @@ void fbcon_init(void)
 	uint64_t bytes = (uint64_t)boot_info.fb_pixels_per_line * boot_info.fb_height * 4;
 	uint64_t base = boot_info.fb_base & ~(PAGE_SIZE - 1);
 	uint64_t size = (boot_info.fb_base + bytes - base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (size > FB_REGION ||
-	    pt_map(&kernel_pt_env, vm_root(), FB_VIRT, base, size, PTE_W | PTE_NX, PT_MAP_LARGE)) {
+	fc.wc = pat_init();
+	if (size > FB_REGION || pt_map(&kernel_pt_env, vm_root(), FB_VIRT, base, size,
+				       PTE_W | PTE_NX | (fc.wc ? PTE_WC : 0), PT_MAP_LARGE)) {
 		kprintf("fbcon: cannot map the framebuffer at %#lx (%lu KiB): the screen stays blank\n",
 			boot_info.fb_base, bytes >> 10);
 		return;

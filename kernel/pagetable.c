@@ -282,9 +282,18 @@ const char *pt_describe(uint64_t e, int level, char *buf, unsigned long cap)
 		return buf;
 	}
 	int leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
-	ksnprintf(buf, cap, "present, %s, %s, %s%s%s%s%s%s%s", e & PTE_W ? "writable" : "read-only",
-		  e & PTE_U ? "user" : "supervisor only", e & PTE_NX ? "no-execute" : "executable",
-		  e & PTE_PCD ? ", cache disabled" : "", e & PTE_PWT ? ", write-through" : "",
+	/* A leaf's memory type: the PAT entry its PAT, PCD and PWT bits pick
+	 * (PAT_KERNEL); a table pointer's PCD and PWT say how the table is read. */
+	static const char *const types[8] = { "uncached", "write-combining", "?", "?", "write-through",
+					      "write-protected", "write-back", "uncached-minus" };
+	char type[40] = "";
+	int pat = leaf && (level == 1 ? e & PTE_PS : e & PTE_PAT_LARGE);
+	unsigned index = (pat ? 4u : 0u) | (e & PTE_PCD ? 2u : 0u) | (e & PTE_PWT ? 1u : 0u);
+	if (leaf && index)
+		ksnprintf(type, sizeof type, ", %s memory", types[(PAT_KERNEL >> (8 * index)) & 7]);
+	ksnprintf(buf, cap, "present, %s, %s, %s%s%s%s%s%s%s%s", e & PTE_W ? "writable" : "read-only",
+		  e & PTE_U ? "user" : "supervisor only", e & PTE_NX ? "no-execute" : "executable", type,
+		  !leaf && e & PTE_PCD ? ", cache disabled" : "", !leaf && e & PTE_PWT ? ", write-through" : "",
 		  e & PTE_A ? ", accessed" : "", leaf && (e & PTE_D) ? ", dirty" : "",
 		  leaf && (e & PTE_G) ? ", global" : "",
 		  !leaf ? ", points to a table"

@@ -16,6 +16,17 @@
 #define PTE_G (1UL << 8)    /* global */
 #define PTE_NX (1UL << 63)  /* no execute (needs EFER.NXE) */
 #define PTE_ADDR 0x000ffffffffff000UL
+#define PTE_PAT_LARGE (1UL << 12) /* the PAT bit of a 2 MiB or 1 GiB leaf (a 4 KiB leaf's is bit 7) */
+
+/*
+ * The kernel's page attribute table (IA32_PAT, Intel SDM vol. 3A, 11.12),
+ * programmed at boot by kernel/fbcon.c: entry 1 is write-combining instead
+ * of the power-on write-through (for the framebuffer: PWT alone selects
+ * it); the others keep their power-on types. A leaf's PAT, PCD and PWT
+ * bits index it; pt_describe names the type from here.
+ */
+#define PAT_KERNEL 0x0007040600070106UL /* entries 0..7: WB WC UC- UC WB WT UC- UC */
+#define PTE_WC PTE_PWT                  /* a leaf's bits for entry 1: write-combining */
 #define LARGE_2M (2UL << 20)
 
 /* How the builder gets page-table memory: the kernel passes its frame

@@ -767,6 +767,13 @@ static void test_describe(void **state)
 					sizeof buf),
 			    "present, writable, supervisor only, executable, cache disabled, "
 			    "write-through, points to a table");
+	/* A leaf's memory type comes from the kernel's PAT: PWT alone is entry 1, write-combining. */
+	assert_string_equal(pt_describe(0x5000 | PTE_P | PTE_W | PTE_NX | PTE_WC, 1, buf, sizeof buf),
+			    "present, writable, supervisor only, no-execute, write-combining memory, 4 KiB page");
+	assert_string_equal(pt_describe(0x200000 | PTE_P | PTE_PS | PTE_PCD, 2, buf, sizeof buf),
+			    "present, read-only, supervisor only, executable, uncached-minus memory, 2 MiB page");
+	assert_string_equal(pt_describe(0x5000 | PTE_P | PTE_PS | PTE_PCD | PTE_PWT, 1, buf, sizeof buf),
+			    "present, read-only, supervisor only, executable, uncached memory, 4 KiB page");
 	/* Truncated to the buffer, always terminated. */
 	char small[12];
 	assert_ptr_equal(pt_describe(0x5000 | PTE_P, 1, small, sizeof small), small);
