@@ -13,6 +13,7 @@
  * ones (spills, alignment) are folded into one line.
  */
 #include "demo.h"
+#include "input.h"
 #include "kernel.h"
 #include "serial.h"
 #include "shell.h"
@@ -32,7 +33,7 @@ void demo_pause(void)
 		return;
 	kprintf("  -- step: press a key (q: leave step mode) --\n");
 	int c;
-	while ((c = serial_getc()) < 0)
+	while ((c = input_getc()) < 0)
 		pause();
 	if (c == 'q' || c == 'Q') {
 		demo_step = false;

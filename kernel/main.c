@@ -7,6 +7,7 @@
  * is loader memory given back and interrupts enabled.
  */
 #include "fbcon.h"
+#include "input.h"
 #include "kernel.h"
 #include "demo.h"
 #include "gdt.h"
@@ -59,6 +60,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 	pic_init();
 	trap_set_irq_handler(4, serial_irq);
 	pic_unmask(4);
+	ps2_init();
 	sti();
 	shell_run();
 }

@@ -90,9 +90,15 @@ static uint64_t commit_high;
  */
 static uint64_t stack_tables;
 
+/* A zeroed frame for a stack page table: from the physical allocator, or,
+ * when that is empty, from the pool (its pages are zero too): a machine
+ * whose free pages all sit in the pool can still map a stack at a new
+ * 2 MiB (this once made a demo unable to start after tasks had exited). */
 static uint64_t stack_table_alloc(void *ctx)
 {
 	uint64_t f = kernel_pt_env.alloc_frame(ctx);
+	if (!f)
+		f = pool_get();
 	stack_tables += f != 0;
 	return f;
 }

@@ -3,6 +3,7 @@
  * command named by the first word. Commands are in the table at the end;
  * each prints its own errors and returns.
  */
+#include "input.h"
 #include "kernel.h"
 #include "demo.h"
 #include "lineedit.h"
@@ -25,12 +26,12 @@ static void echo_to_console(void *ctx, const char *s, size_t n)
 	console_write(s, n);
 }
 
-/* Waits for the next byte from the serial line, sleeping until an interrupt. */
+/* Waits for the next byte from the serial line or a keyboard, sleeping until an interrupt. */
 static int read_byte(void)
 {
 	for (;;) {
 		cli();
-		int c = serial_getc();
+		int c = input_getc();
 		if (c >= 0) {
 			sti();
 			return c;

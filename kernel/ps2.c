@@ -1,0 +1,205 @@
+/*
+ * ps2.c: a PS/2 keyboard on the i8042 controller, feeding the same line
+ * editor as the serial line (input.c): each key becomes the bytes a
+ * terminal would send for it (ASCII, control codes, ESC [ sequences for
+ * the arrows, Home, End and Delete).
+ *
+ * The controller (OSDev wiki "8042 PS/2 Controller"; IBM PS/2 technical
+ * reference) is set up completely, and every wait has a time limit:
+ *   1. probe: a status register that reads 0xff means nothing is there
+ *      (the FADT's 8042 flag is not trusted: firmware gets it wrong);
+ *   2. both ports off, the output buffer drained;
+ *   3. configuration byte: interrupts off, translation to scan code set 1 on;
+ *   4. controller self-test (0xaa -> 0x55), configuration written again
+ *      (some controllers reset it), first-port interface test (0xab -> 0);
+ *   5. first port on, keyboard reset (0xff -> 0xfa, then 0xaa);
+ *   6. IRQ 1 on: the handler drains the controller into input.c's queue.
+ * A step that fails is reported and the kernel goes on without PS/2.
+ *
+ * Scan codes arrive translated to set 1: a make code below 0x80, its break
+ * code with bit 7 set, 0xe0 before the extended keys. Shift, Ctrl and Caps
+ * Lock are tracked here; key repeat is the keyboard's own (it sends the
+ * make code again).
+ */
+#include "input.h"
+#include "kernel.h"
+#include "trap.h"
+#include "x86.h"
+
+#define PS2_DATA 0x60
+#define PS2_STATUS 0x64 /* read */
+#define PS2_CMD 0x64    /* write */
+#define ST_OUT_FULL 0x01
+#define ST_IN_FULL 0x02
+
+static struct {
+	bool ready;
+	bool shift_l, shift_r, ctrl, caps, e0;
+} kb;
+
+/* Waits until cond(status) holds, at most ms milliseconds; false on timeout. */
+static bool wait_status(uint8_t mask, bool set, unsigned ms)
+{
+	uint64_t hz = boot_info.tsc_hz ? boot_info.tsc_hz : 1000000000UL;
+	uint64_t end = rdtsc() + hz / 1000 * ms;
+	while (rdtsc() < end) {
+		uint8_t st = inb(PS2_STATUS);
+		if (!!(st & mask) == set)
+			return true;
+		pause();
+	}
+	return false;
+}
+
+static bool send_cmd(uint8_t cmd)
+{
+	if (!wait_status(ST_IN_FULL, false, 50))
+		return false;
+	outb(PS2_CMD, cmd);
+	return true;
+}
+
+static bool send_data(uint8_t v)
+{
+	if (!wait_status(ST_IN_FULL, false, 50))
+		return false;
+	outb(PS2_DATA, v);
+	return true;
+}
+
+static int read_data(unsigned ms)
+{
+	if (!wait_status(ST_OUT_FULL, true, ms))
+		return -1;
+	return inb(PS2_DATA);
+}
+
+/* Scan code set 1, US layout: the character of each make code, unshifted and shifted. */
+static const char normal[0x3a] = {
+	0, 0x1b, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', 0x7f, '\t',
+	'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\r', 0, 'a', 's',
+	'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0, '\\', 'z', 'x', 'c', 'v',
+	'b', 'n', 'm', ',', '.', '/', 0, '*', 0, ' ',
+};
+static const char shifted[0x3a] = {
+	0, 0x1b, '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+', 0x7f, '\t',
+	'Q', 'W', 'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}', '\r', 0, 'A', 'S',
+	'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0, '|', 'Z', 'X', 'C', 'V',
+	'B', 'N', 'M', '<', '>', '?', 0, '*', 0, ' ',
+};
+
+/* One scan code byte: updates the modifiers or queues the key's bytes. */
+static void scancode(uint8_t sc)
+{
+	if (sc == 0xe0) {
+		kb.e0 = true;
+		return;
+	}
+	bool up = sc & 0x80, e0 = kb.e0;
+	uint8_t code = sc & 0x7f;
+	kb.e0 = false;
+	if (code == 0x2a && !e0) { kb.shift_l = !up; return; }
+	if (code == 0x36 && !e0) { kb.shift_r = !up; return; }
+	if (code == 0x1d) { kb.ctrl = !up; return; }
+	if (up)
+		return;
+	if (code == 0x3a && !e0) {
+		kb.caps = !kb.caps;
+		return;
+	}
+	if (e0) { /* the arrows and the editing keys: what a terminal sends */
+		static const struct { uint8_t code; const char *seq; } ext[] = {
+			{ 0x48, "\x1b[A" }, { 0x50, "\x1b[B" }, { 0x4d, "\x1b[C" }, { 0x4b, "\x1b[D" },
+			{ 0x47, "\x1b[H" }, { 0x4f, "\x1b[F" }, { 0x53, "\x1b[3~" }, { 0x1c, "\r" },
+		};
+		for (unsigned i = 0; i < sizeof ext / sizeof ext[0]; i++)
+			if (ext[i].code == code)
+				input_push_string(ext[i].seq);
+		return;
+	}
+	if (code >= sizeof normal)
+		return;
+	bool shift = kb.shift_l || kb.shift_r;
+	char c = shift ? shifted[code] : normal[code];
+	if (c >= 'a' && c <= 'z' && kb.caps)
+		c = (char)(c - 'a' + 'A');
+	else if (c >= 'A' && c <= 'Z' && kb.caps)
+		c = (char)(c - 'A' + 'a');
+	if (kb.ctrl && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+		c = (char)(c & 0x1f);
+	if (c)
+		input_push((uint8_t)c);
+}
+
+/* IRQ 1: everything the controller holds from the keyboard. */
+static void ps2_irq(int irq)
+{
+	(void)irq;
+	for (int n = 0; n < 16 && (inb(PS2_STATUS) & ST_OUT_FULL); n++) {
+		uint8_t st = inb(PS2_STATUS);
+		uint8_t v = inb(PS2_DATA);
+		if (!(st & 0x20)) /* not from the second (mouse) port */
+			scancode(v);
+	}
+}
+
+static bool fail(const char *step, int got)
+{
+	if (got < 0)
+		kprintf("keyboard: PS/2 controller: %s: no answer in time; going on without it\n", step);
+	else
+		kprintf("keyboard: PS/2 controller: %s: got %#x; going on without it\n", step, got);
+	return false;
+}
+
+static bool setup(void)
+{
+	if (inb(PS2_STATUS) == 0xff) {
+		kprintf("keyboard: no PS/2 controller (its status port reads 0xff): skipped\n");
+		return false;
+	}
+	if (!send_cmd(0xad) || !send_cmd(0xa7))
+		return fail("disabling its ports", -1);
+	for (int n = 0; n < 64 && (inb(PS2_STATUS) & ST_OUT_FULL); n++)
+		inb(PS2_DATA);
+	if (!send_cmd(0x20))
+		return fail("reading its configuration", -1);
+	int config = read_data(50);
+	if (config < 0)
+		return fail("reading its configuration", -1);
+	/* Bits 0-1: no interrupts yet; bit 4: the first port's clock on (0xad
+	 * set it, and this byte is written back after 0xae); bit 6: translation
+	 * to scan code set 1. The second port stays off (bit 5). */
+	config = (config & ~0x13) | 0x40;
+	if (!send_cmd(0x60) || !send_data((uint8_t)config))
+		return fail("writing its configuration", -1);
+	int r = -1;
+	if (!send_cmd(0xaa) || (r = read_data(200)) != 0x55)
+		return fail("self-test", r);
+	if (!send_cmd(0x60) || !send_data((uint8_t)config)) /* the self-test may reset it */
+		return fail("writing its configuration again", -1);
+	if (!send_cmd(0xab) || (r = read_data(50)) != 0x00)
+		return fail("first-port interface test", r);
+	if (!send_cmd(0xae))
+		return fail("enabling the first port", -1);
+	if (!send_data(0xff) || (r = read_data(500)) != 0xfa)
+		return fail("keyboard reset (acknowledge)", r);
+	if ((r = read_data(1000)) != 0xaa)
+		return fail("keyboard reset (self-test passed)", r);
+	for (int n = 0; n < 16 && (inb(PS2_STATUS) & ST_OUT_FULL); n++)
+		inb(PS2_DATA);
+	trap_set_irq_handler(1, ps2_irq);
+	if (!send_cmd(0x60) || !send_data((uint8_t)(config | 0x01)))
+		return fail("enabling its interrupt", -1);
+	pic_unmask(1);
+	return true;
+}
+
+void ps2_init(void)
+{
+	kb.ready = setup();
+	if (kb.ready)
+		kprintf("keyboard: PS/2 (i8042), scan code set 1 (translated), US layout\n");
+}
+
+bool ps2_ready(void) { return kb.ready; }

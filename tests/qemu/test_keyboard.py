@@ -1,0 +1,80 @@
+"""The PS/2 keyboard (kernel/ps2.c): keys typed through QEMU's i8042 (QMP
+send-key) reach the same line editor as the serial line; what they do
+shows in the serial output, which mirrors the screen."""
+import re
+import time
+
+from harness import PROMPT, expect_in, expect_re
+
+MACHINE = dict(machine="q35", memory="512M")
+
+QCODE = {" ": "spc", "\r": "ret", "-": "minus", "/": "slash", ".": "dot"}
+
+
+def press(m, *qcodes):
+    """Presses these keys together (a modifier first), then lets them go."""
+    m.qmp("send-key", keys=[{"type": "qcode", "data": q} for q in qcodes], **{"hold-time": 20})
+    time.sleep(0.03)
+
+
+def type_text(m, text):
+    for ch in text:
+        if ch.isupper():
+            press(m, "shift", ch.lower())
+        else:
+            press(m, QCODE.get(ch, ch))
+
+
+def keyboard_cmd(m, text, timeout=30):
+    """Types text and Enter on the PS/2 keyboard; returns the output up to the next prompt."""
+    start = m.pos
+    type_text(m, text + "\r")
+    m.wait_for(re.escape(PROMPT), timeout)
+    return m.out[start:m.pos]
+
+
+def test_the_boot_log_names_the_keyboard(m):
+    expect_in("keyboard: PS/2 (i8042), scan code set 1 (translated), US layout", m.out)
+
+
+def test_a_command_typed_on_the_keyboard_runs(m):
+    out = keyboard_cmd(m, "help")
+    expect_in("help\ncommands:", out)
+    out = keyboard_cmd(m, "grow 12")
+    expect_re(r"task \d+: 12 frames deep and back: checksum ok", out)
+
+
+def test_shift_caps_and_ctrl(m):
+    out = keyboard_cmd(m, "Frob")  # Shift-f
+    expect_in("Frob: unknown command", out)
+    press(m, "caps_lock")
+    out = keyboard_cmd(m, "abc")
+    press(m, "caps_lock")
+    expect_in("ABC: unknown command", out)
+    start = m.pos
+    type_text(m, "xyz")
+    press(m, "ctrl", "c")
+    m.wait_for(r"\^C\n" + re.escape(PROMPT), 10)
+    expect_in("xyz^C", m.out[start:m.pos])
+
+
+def test_arrows_and_editing_keys(m):
+    start = m.pos
+    type_text(m, "vrsion")
+    for _ in range(5):
+        press(m, "left")
+    type_text(m, "e")
+    press(m, "end")
+    press(m, "ret")
+    m.wait_for(re.escape(PROMPT), 30)
+    expect_re(r"morestack \S+ \(x86-64 UEFI\)", m.out[start:m.pos])
+    # Up recalls it; Home, Delete: "version" again from "xversion".
+    start = m.pos
+    press(m, "up")
+    press(m, "home")
+    type_text(m, "x")
+    press(m, "left")
+    press(m, "delete")
+    press(m, "ret")
+    m.wait_for(re.escape(PROMPT), 30)
+    expect_re(r"morestack \S+ \(x86-64 UEFI\)", m.out[start:m.pos])
