@@ -28,11 +28,15 @@ void input_push_string(const char *s)
 		input_push((uint8_t)*s);
 }
 
+/* With interrupts off (the shell's read_byte, step mode's wait): the
+ * keyboard is polled too, as no IRQ 1 can come to fill the queue. */
 int input_getc(void)
 {
 	int c = serial_getc();
 	if (c >= 0)
 		return c;
+	if (head == tail)
+		ps2_poll();
 	if (head != tail)
 		return queue[head++ % QUEUE];
 	return -1;

@@ -4,9 +4,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-int input_getc(void);                 /* the next byte, or -1 */
+int input_getc(void);                 /* the next byte, or -1; call with interrupts off */
 void input_push(uint8_t c);           /* from a keyboard driver's interrupt */
 void input_push_string(const char *s);
 void ps2_init(void);
 bool ps2_ready(void);
+void ps2_poll(void);
 #endif

@@ -203,3 +203,12 @@ void ps2_init(void)
 }
 
 bool ps2_ready(void) { return kb.ready; }
+
+/* Takes what the controller holds without waiting for IRQ 1: for readers
+ * that run with interrupts off (the demos' step mode). Interrupts must be
+ * off, so that the IRQ handler cannot run at the same time. */
+void ps2_poll(void)
+{
+	if (kb.ready)
+		ps2_irq(1);
+}

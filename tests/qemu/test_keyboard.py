@@ -78,3 +78,16 @@ def test_arrows_and_editing_keys(m):
     press(m, "ret")
     m.wait_for(re.escape(PROMPT), 30)
     expect_re(r"morestack \S+ \(x86-64 UEFI\)", m.out[start:m.pos])
+
+
+def test_step_mode_takes_a_key_from_the_keyboard(m):
+    # The demos run with interrupts off: step mode must still see the keyboard.
+    expect_in("step: on", m.cmd("step on"))
+    m.send("callret ab\r")
+    m.wait_for(r"-- step: press a key \(q: leave step mode\) --\n", 30)
+    press(m, "spc")
+    m.wait_for(r"-- step: press a key \(q: leave step mode\) --\n", 30)
+    press(m, "q")
+    m.wait_for(r"step: off \(the demo runs on to its end\)\n", 30)
+    m.wait_for(r"callret: 1 of 1 match Go", 30)
+    m.wait_for(re.escape(PROMPT), 30)
