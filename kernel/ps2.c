@@ -135,8 +135,10 @@ static void scancode(uint8_t sc)
 static void ps2_irq(int irq)
 {
 	(void)irq;
-	for (int n = 0; n < 16 && (inb(PS2_STATUS) & ST_OUT_FULL); n++) {
+	for (int n = 0; n < 16; n++) {
 		uint8_t st = inb(PS2_STATUS);
+		if (!(st & ST_OUT_FULL))
+			break;
 		uint8_t v = inb(PS2_DATA);
 		if (!(st & 0x20)) /* not from the second (mouse) port */
 			scancode(v);

@@ -47,15 +47,27 @@ int symbolize(uint64_t addr, char *buf, size_t cap)
 	return 1;
 }
 
+/* Writes "name+0xoff" for a return address, looked up at ret-1 (the call
+ * may be the last instruction of its function), or "?". */
+static void name_return(uint64_t ret, char *buf, size_t cap)
+{
+	uint64_t off;
+	const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
+	if (s)
+		ksnprintf(buf, cap, "%s+%#lx", s->name, off + 1);
+	else
+		ksnprintf(buf, cap, "?");
+}
+
 /* Ends a run of frames with the same return address: one line for all of them. */
 static void print_repeats(uint64_t *repeats, uint64_t ret)
 {
 	if (!*repeats)
 		return;
-	uint64_t off;
-	const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
-	kprintf("  ... %lu more frame%s returning to the same place (%s+%#lx)\n", *repeats,
-		plural(*repeats), s ? s->name : "?", s ? off + 1 : 0);
+	char name[128];
+	name_return(ret, name, sizeof name);
+	kprintf("  ... %lu more frame%s returning to the same place (%s)\n", *repeats,
+		plural(*repeats), name);
 	*repeats = 0;
 }
 
@@ -94,15 +106,11 @@ void backtrace_print(uint64_t rip, uint64_t rbp, int max)
 				kprintf("  ... (more frames)\n");
 				return;
 			}
-			uint64_t off;
-			const struct symbol *s = symtab_lookup(&kernel_symbols, ret - 1, &off);
 			if (ret == (uint64_t)rt_defer_trampoline)
-				kprintf("  #%-2d %#018lx  (a deferring function returns here through defer)\n",
-					depth, ret);
-			else if (s)
-				kprintf("  #%-2d %#018lx  %s+%#lx\n", depth, ret, s->name, off + 1);
+				ksnprintf(name, sizeof name, "(a deferring function returns here through defer)");
 			else
-				kprintf("  #%-2d %#018lx  ?\n", depth, ret);
+				name_return(ret, name, sizeof name);
+			kprintf("  #%-2d %#018lx  %s\n", depth, ret, name);
 			printed++;
 			last_ret = ret;
 		}

@@ -29,8 +29,7 @@ def reloc_target(sym, kind):
     m = SYM_ADDEND.match(sym)
     if not m:
         return sym
-    name, addend = m.group(1), int(m.group(2) or "0x0", 16) if not (m.group(2) or "").startswith("-") \
-        else -int(m.group(2)[1:], 16)
+    name, addend = m.group(1), int(m.group(2) or "0", 16)  # int() takes the sign
     if kind in ("R_X86_64_PC32", "R_X86_64_PLT32"):
         addend += 4
     return name if addend == 0 else "%s%+#x" % (name, addend)

@@ -58,26 +58,23 @@ def test_shift_caps_and_ctrl(m):
     expect_in("xyz^C", m.out[start:m.pos])
 
 
+def expect_version_after(m, *keys):
+    """Presses keys (qcodes, or text to type), then Enter: the line must have been 'version'."""
+    start = m.pos
+    for k in keys:
+        if isinstance(k, tuple):
+            type_text(m, k[0])
+        else:
+            press(m, k)
+    press(m, "ret")
+    m.wait_for(re.escape(PROMPT), 30)
+    expect_re(r"morestack \S+ \(x86-64 UEFI\)", m.out[start:m.pos])
+
+
 def test_arrows_and_editing_keys(m):
-    start = m.pos
-    type_text(m, "vrsion")
-    for _ in range(5):
-        press(m, "left")
-    type_text(m, "e")
-    press(m, "end")
-    press(m, "ret")
-    m.wait_for(re.escape(PROMPT), 30)
-    expect_re(r"morestack \S+ \(x86-64 UEFI\)", m.out[start:m.pos])
+    expect_version_after(m, ("vrsion",), *["left"] * 5, ("e",), "end")
     # Up recalls it; Home, Delete: "version" again from "xversion".
-    start = m.pos
-    press(m, "up")
-    press(m, "home")
-    type_text(m, "x")
-    press(m, "left")
-    press(m, "delete")
-    press(m, "ret")
-    m.wait_for(re.escape(PROMPT), 30)
-    expect_re(r"morestack \S+ \(x86-64 UEFI\)", m.out[start:m.pos])
+    expect_version_after(m, "up", "home", ("x",), "left", "delete")
 
 
 def test_step_mode_takes_a_key_from_the_keyboard(m):
