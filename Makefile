@@ -22,10 +22,11 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 # what each folder is for). Every object is built from the same path under
 # $(B), with the same flags and include path.
 KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap \
-	efi pic fwcfg fbcon input ps2
+	efi pic fwcfg fbcon input ps2 acpi pci
 KERNEL_S := entry trapentry
 LIB_C := format string symbols
-SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos
+SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos \
+	sysinfo
 DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit \
 	demo_callret callret_twin demo_layout demo_stackpool demo_conventions \
 	demo_heapstack
@@ -139,28 +140,20 @@ $(B)/BOOTX64.EFI: $(B)/boot/loader.so
 	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
 		-j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 
-# A GPT disk with one FAT32 EFI system partition from sector 2048 to the last
-# usable sector (the backup GPT takes the last 33): boots in QEMU and, written
-# to a USB stick, on a PC.
-$(IMAGE): $(B)/BOOTX64.EFI
-	rm -f $@.tmp
-	truncate -s $(IMAGE_MB)M $@.tmp
-	sgdisk --clear --new=1:2048:0 --typecode=1:ef00 --change-name=1:MORESTACK $@.tmp >/dev/null
-	mformat -i $@.tmp@@1M -F -c 1 -v MORESTACK -T $$(( $(IMAGE_MB) * 2048 - 34 - 2048 + 1 )) ::
-	mmd -i $@.tmp@@1M ::/EFI ::/EFI/BOOT
-	mcopy -i $@.tmp@@1M $< ::/EFI/BOOT/BOOTX64.EFI
-	mv $@.tmp $@
+# The disk image and the USB stick: tools/usb.mk.
+include tools/usb.mk
 
 run: $(IMAGE)
 	$(PYTHON) ovmf/qemu.py run $(IMAGE)
 
 # Every suite runs even if an earlier one failed; the summary decides.
-SUITES := unit rt rt-stress qemu
+SUITES := unit rt rt-stress tools qemu
 test: $(B)/.deps-ok
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-@$(MAKE) --no-print-directory unit-test
 	-@$(MAKE) --no-print-directory rt-test
 	-@$(MAKE) --no-print-directory rt-stress-test
+	-@$(MAKE) --no-print-directory tools-test
 	-@$(MAKE) --no-print-directory qemu-test
 	@echo "== summary"
 	@$(PYTHON) tools/summary.py $(RESULTS) $(SUITES)
@@ -176,7 +169,7 @@ fuzz: $(B)/rt/test_fuzz
 		grep -E '^fuzz|FUZZ FAIL|PASSED|FAILED|move-stress'
 
 # QEMU suites: boot the image once per test file, files in parallel.
-qemu-test: $(IMAGE)
+qemu-test: $(IMAGE) $(QEMU_TEST_IMAGES)
 	@mkdir -p $(RESULTS)
 	$(PYTHON) tests/qemu/run.py --image $(IMAGE) --counts $(RESULTS)/qemu.counts
 

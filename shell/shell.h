@@ -58,6 +58,7 @@ void cmd_closures(int argc, char **argv);   /* closures.c */
 void cmd_defer(int argc, char **argv);      /* defers.c */
 void cmd_panic(int argc, char **argv);
 void cmd_bench(int argc, char **argv);      /* bench.c */
+void cmd_sysinfo(int argc, char **argv);    /* sysinfo.c */
 
 /* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
 void cmd_stress(int argc, char **argv);

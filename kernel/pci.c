@@ -1,0 +1,1 @@
+/* pci.c: placeholder, filled in by the sysinfo work. */
