@@ -22,7 +22,7 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 # what each folder is for). Every object is built from the same path under
 # $(B), with the same flags and include path.
 KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap \
-	efi pic fwcfg fbcon input ps2 acpi pci
+	efi pic fwcfg fbcon input ps2 acpi pci tick stop
 KERNEL_S := entry trapentry
 LIB_C := format string symbols
 SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos \
@@ -46,7 +46,7 @@ KERNEL_INC := -Ikernel -Ilib -Iruntime -Ishell -Idemos -Itwins -Iboot -Itests/fu
 # The runtime core: portable C and assembly, built into the kernel with the
 # kernel's flags and into the Linux port's builds (tests/rt, bench) with
 # theirs. It sees only runtime/ and lib/.
-RUNTIME_C := task stack stackmove stackfault heap chan closure defer panic
+RUNTIME_C := task stack stackmove stackfault preempt heap chan closure defer panic
 RUNTIME_S := context closure_stubs defer_tramp panic_switch stackscan
 RUNTIME_INC := -Iruntime -Ilib
 # What the Linux port links beside the runtime: the port and lib/.

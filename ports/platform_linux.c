@@ -490,6 +490,72 @@ void host_stress(unsigned interval_us)
 	stress_arm(0); /* an interval of 0 disarms it */
 }
 
+/*
+ * Stopping tasks (runtime/preempt.c) on the Linux port, as a Ctrl-C does
+ * on bare metal: a one-shot timer's SIGALRM makes the stop request, then
+ * keeps firing every STOP_RETRY_NS while it stands, each time offering the
+ * interrupted context to rt_preempt.
+ */
+#define STOP_RETRY_NS 200000L
+static timer_t stop_timer;
+static const char *volatile stop_reason;
+static uint64_t stop_first;
+
+static void stop_arm(long ns)
+{
+	struct itimerspec it = { { 0, 0 }, { ns / 1000000000, ns % 1000000000 } };
+	timer_settime(stop_timer, 0, &it, NULL);
+}
+
+static void on_stop(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct rt_regs r;
+	(void)sig;
+	(void)si;
+	if (stop_reason) {
+		rt_stop_request(stop_reason, stop_first);
+		stop_reason = NULL;
+	}
+	if (!rt_stop_requested())
+		return; /* cleared: no more retries */
+	r.nlanes = 0; /* a stop only sends the task elsewhere: no lanes to adjust */
+#define LOAD(f, R) r.f = (uint64_t)g[R];
+	GREGS(LOAD)
+#undef LOAD
+	if (rt_preempt(&r)) {
+#define STORE(f, R) g[R] = (greg_t)r.f;
+		GREGS(STORE)
+#undef STORE
+	}
+	stop_arm(STOP_RETRY_NS);
+}
+
+void host_stop_after(unsigned us, const char *reason, uint64_t first_parked_id)
+{
+	static bool made;
+	if (!made) {
+		struct sigevent ev;
+		memset(&ev, 0, sizeof ev);
+		ev.sigev_notify = SIGEV_SIGNAL;
+		ev.sigev_signo = SIGALRM;
+		if (timer_create(CLOCK_MONOTONIC, &ev, &stop_timer) != 0)
+			return;
+		made = true;
+	}
+	stop_first = first_parked_id;
+	stop_reason = reason;
+	stop_arm(us ? (long)us * 1000 : 1);
+}
+
+void host_stop_cancel(void)
+{
+	stop_reason = NULL;
+	rt_stop_clear();
+	stop_arm(0);
+}
+
 /* Loads the symbol table of our own executable, for fault reports. */
 static void load_symbols(void)
 {
@@ -529,19 +595,23 @@ void host_init(void)
 		rt_stack_adaptive = true; /* first stacks as large as recent tasks of the same function needed */
 		rt_stack_hibernation = true; /* parked tasks give their stacks back when nothing can run */
 	}
-	/* Faults and ticks never interrupt each other: both move stacks. */
+	/* Faults, ticks and stops never interrupt each other: each may move a
+	 * stack or send a task elsewhere. */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGPROF);
+	sigaddset(&sa.sa_mask, SIGALRM);
 	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
 	sa.sa_sigaction = on_tick;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	sigaction(SIGPROF, &sa, NULL);
+	sa.sa_sigaction = on_stop;
+	sigaction(SIGALRM, &sa, NULL);
 	rt_init();
 	/* The Linux port reuses stacks (the runtime's cache): spawning and
 	 * growing then make no system call. MORESTACK_STACK_FAULT_ON_FREE=1

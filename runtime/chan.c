@@ -90,10 +90,36 @@ struct chan_op {
 };
 
 /* Puts self on a wait queue with its element (from a park commit). */
-static void wait_on(struct rt_task **head, struct rt_task **tail, struct rt_task *self, void *elem)
+/* Takes self out of c's queue (a stop ends self: preempt.c). */
+static void wait_cancel(struct rt_task *self, void *owner)
+{
+	struct rt_chan *c = owner;
+	struct rt_task **heads[2] = { &c->sendq, &c->recvq }, **tails[2] = { &c->sendq_tail, &c->recvq_tail };
+	for (int q = 0; q < 2; q++) {
+		struct rt_task *prev = NULL;
+		for (struct rt_task *t = *heads[q]; t; prev = t, t = t->next) {
+			if (t != self)
+				continue;
+			if (prev)
+				prev->next = t->next;
+			else
+				*heads[q] = t->next;
+			if (*tails[q] == t)
+				*tails[q] = prev;
+			t->next = NULL;
+			self->wait_elem = NULL;
+			return;
+		}
+	}
+}
+
+static void wait_on(struct rt_chan *c, struct rt_task **head, struct rt_task **tail,
+		    struct rt_task *self, void *elem)
 {
 	self->wait_elem = elem;
 	self->wait_ok = 0;
+	self->wait_cancel = wait_cancel;
+	self->wait_owner = c;
 	enqueue(head, tail, self);
 }
 
@@ -130,7 +156,7 @@ static bool send_commit(struct rt_task *self, void *arg)
 	op->result = send_now(op);
 	if (op->result != OP_WAIT)
 		return false;
-	wait_on(&op->c->sendq, &op->c->sendq_tail, self, op->elem);
+	wait_on(op->c, &op->c->sendq, &op->c->sendq_tail, self, op->elem);
 	return true;
 }
 
@@ -214,7 +240,7 @@ static bool recv_commit(struct rt_task *self, void *arg)
 	op->result = recv_now(op);
 	if (op->result != OP_WAIT)
 		return false;
-	wait_on(&op->c->recvq, &op->c->recvq_tail, self, op->elem);
+	wait_on(op->c, &op->c->recvq, &op->c->recvq_tail, self, op->elem);
 	return true;
 }
 

@@ -34,6 +34,12 @@ bool rt_on_runtime_stack(uintptr_t sp);
 void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg, const char *reason);
 void rt_kill_from_fault(struct rt_task *t, struct rt_regs *regs);
 _Noreturn void rt_kill_self(const char *reason);
+_Noreturn void rt_kill_self_because(const char *why); /* a stop request (preempt.c) */
+void rt_stop_point(void);                              /* dies here if a stop stands */
+const char *rt_stop_reason(void);                      /* the stop standing, or NULL */
+void rt_stop_unrun(struct rt_task *t);                 /* counts a runnable task stopped unrun */
+bool rt_stop_covers_parked(struct rt_task *t);         /* a parked task the stop ends (counted) */
+bool rt_async_safe(struct rt_task *t, const struct rt_regs *regs); /* stackfault.c */
 _Noreturn void rt_die(const char *panic_msg);
 uint64_t rt_tasks_spawned(void);
 uint64_t rt_tasks_live(void);

@@ -118,6 +118,20 @@ extern bool rt_stress_moves;
 bool rt_stress_tick(struct rt_regs *regs);
 void rt_stress_counts(uint64_t counts[3]); /* moves to stacks twice, as, half as large */
 
+/*
+ * Stopping running tasks (preempt.c; the shell's Ctrl-C): after
+ * rt_stop_request, each task dies at its next safe point, and the
+ * platform's interrupt or signal handler calls rt_preempt with the
+ * interrupted context, which kills the current task there if its own
+ * code was running (returns true; *regs then continues in the runtime),
+ * else returns false (try again at the next tick). [fault-safe]
+ */
+void rt_stop_request(const char *reason, uint64_t first_parked_id); /* parked tasks with ids from here die too */
+void rt_stop_clear(void);
+bool rt_stop_requested(void);
+bool rt_preempt(struct rt_regs *regs);
+void rt_stop_counts(uint64_t counts[3]); /* tasks stopped: at an interrupt, at a safe point, unrun or parked */
+
 /* ---- for the platform's fault reports and the shell's `falsepos` ---- */
 bool rt_stack_word_could_point(uint64_t w); /* would a move adjust a word of this value? */
 uint64_t rt_stack_words_possible(void);     /* how many values would be */

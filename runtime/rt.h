@@ -83,6 +83,10 @@ struct rt_task {
 	struct rt_panic *panic;    /* the newest panic under way, in this task's stack */
 	uint64_t wait_ok;
 	const char *wait_reason;   /* while parked: what for, in Go's words ("chan receive") */
+	/* While parked in a queue (a channel's, a task's joiners): takes it out,
+	 * so a stop (preempt.c) can end it. NULL in no queue, and once readied. */
+	void (*wait_cancel)(struct rt_task *self, void *queue_owner);
+	void *wait_owner;
 	char kill_reason[64];      /* why it was killed */
 };
 
@@ -97,6 +101,7 @@ struct rt_task *rt_current(void);  /* NULL outside tasks */
 void rt_park(void);                /* current task waits until rt_ready(it) */
 void rt_ready(struct rt_task *t);
 struct rt_task *rt_task_by_id(uint64_t id);
+uint64_t rt_next_task_id(void);    /* the id the next rt_spawn gives */
 struct rt_task *rt_tasks(void);    /* list through all_next */
 void rt_reap(struct rt_task *t);   /* forget a finished task (frees its record) */
 

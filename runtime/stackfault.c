@@ -231,6 +231,20 @@ static bool runtime_text(uintptr_t pc)
 }
 
 /*
+ * True if the interrupted context regs is t's own code on t's stack: %rsp
+ * inside the stack, %rip in the program's code (not code outside it such
+ * as libc, which may keep stack addresses where no scan sees them) and not
+ * in the runtime's (which may be in the middle of changing a structure).
+ * Where an interrupt may move t's stack (the stress tick) or kill it
+ * (preempt.c). [fault-safe]
+ */
+bool rt_async_safe(struct rt_task *t, const struct rt_regs *regs)
+{
+	return regs->rsp >= t->stack_lo && regs->rsp <= t->stack_hi && plat_program_text(regs->rip) &&
+	       !runtime_text(regs->rip);
+}
+
+/*
  * True if pc may be inside a stack-clash probe loop (its `orq $0x0,
  * disp(%rsp)` lies within 16 bytes either side): the loop's end register
  * may point below the guard, outside what a move adjusts, so a tick there
@@ -252,18 +266,15 @@ static bool near_probe_loop(uintptr_t pc)
  * on the signal stack), with the interrupted context: if a task's own code
  * was running, moves its stack at that instruction, as if it had faulted:
  * to a stack twice as large, as large (Go's mayMoreStackMove), or half as
- * large, at random. Never in the runtime's code (it may be in the middle
- * of a structure the move reads), never outside the program's code (libc
- * may keep stack addresses where no scan sees them), never with %rsp
- * outside the task's stack (in the guard, a probe loop's fault comes next
- * anyway), never in a probe loop (near_probe_loop). Growth stops at 8 times what is in use, so that stress does
+ * large, at random. Only where rt_async_safe says the task's own code
+ * runs (with %rsp in the guard, a probe loop's fault comes next anyway),
+ * never in a probe loop (near_probe_loop). Growth stops at 8 times what is in use, so that stress does
  * not use up the stack addresses.
  */
 bool rt_stress_tick(struct rt_regs *regs)
 {
 	struct rt_task *t = rt_current();
-	if (!rt_stress_moves || !t || regs->rsp < t->stack_lo || regs->rsp > t->stack_hi ||
-	    !plat_program_text(regs->rip) || runtime_text(regs->rip) || near_probe_loop(regs->rip))
+	if (!rt_stress_moves || !t || !rt_async_safe(t, regs) || near_probe_loop(regs->rip))
 		return false;
 	stress_state = stress_state * 6364136223846793005ULL + 1442695040888963407ULL;
 	size_t size = t->stack_hi - t->stack_lo, used = t->stack_hi - (regs->rsp - RED_ZONE);

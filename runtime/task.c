@@ -148,15 +148,25 @@ static void finish_task(struct rt_task *t, enum rt_exit_kind kind, uint64_t valu
 
 /* The next runnable task, with a stack: a hibernated one wakes first
  * (rt_stack_wake); one that cannot, out of memory, dies, as a task that
- * cannot grow does. On the runtime stack or in the host context. */
+ * cannot grow does. While a stop stands (preempt.c), every runnable task
+ * dies here instead of running: it left off at a safe point (a yield, a
+ * park, or before its first instruction), and a runnable task is in no
+ * queue but this one. On the runtime stack or in the host context. */
 static struct rt_task *runq_next(void)
 {
 	struct rt_task *t;
-	while ((t = runq_pop()) && t->image && !rt_stack_wake(t)) {
-		ksnprintf(t->kill_reason, sizeof t->kill_reason, "out of memory for its stack as it woke");
+	while ((t = runq_pop())) {
+		const char *why = rt_stop_reason();
+		if (why)
+			rt_stop_unrun(t);
+		else if (t->image && !rt_stack_wake(t))
+			why = "out of memory for its stack as it woke";
+		else
+			return t;
+		ksnprintf(t->kill_reason, sizeof t->kill_reason, "%s", why);
 		finish_task(t, RT_EXIT_KILLED, 0);
 	}
-	return t;
+	return NULL;
 }
 
 /* Continues the next runnable task, or the host context if none is (or
@@ -253,7 +263,7 @@ static void kill_self_m(void *arg)
 {
 	struct rt_task *t = rt_current();
 	leave(t);
-	ksnprintf(t->kill_reason, sizeof t->kill_reason, "panic: %s", (const char *)arg);
+	ksnprintf(t->kill_reason, sizeof t->kill_reason, "%s", (const char *)arg);
 	finish_task(t, RT_EXIT_KILLED, 0);
 	schedule();
 }
@@ -321,6 +331,7 @@ static uint64_t spawn_sys(void *arg)
 struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 {
 	rt_init();
+	rt_stop_point();
 	struct spawn_req req = { fn, arg, name };
 	return (struct rt_task *)rt_systemstack(spawn_sys, &req);
 }
@@ -328,6 +339,7 @@ struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 /* Lets every other runnable task run once; returns at once if there is none. */
 void rt_yield(void)
 {
+	rt_stop_point();
 	struct rt_task *cur = rt_current();
 	if (!cur || !sched.runq_head)
 		return;
@@ -346,6 +358,7 @@ void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg, cons
 	struct rt_task *t = rt_current();
 	if (!t)
 		return;
+	rt_stop_point();
 	t->wait_reason = reason;
 	mcall(park_m, &req);
 }
@@ -357,6 +370,7 @@ void rt_ready(struct rt_task *t)
 {
 	if (t->state != RT_PARKED)
 		return;
+	t->wait_cancel = NULL;
 	t->state = RT_RUNNABLE;
 	runq_push(t);
 }
@@ -375,7 +389,18 @@ _Noreturn void rt_kill_self(const char *reason)
 {
 	struct rt_task *t = rt_current();
 	rt_print("runtime: task %lu (%s) killed: %s; the other tasks go on\n", t->id, t->name, reason);
-	mcall(kill_self_m, (void *)reason);
+	char why[sizeof t->kill_reason];
+	ksnprintf(why, sizeof why, "panic: %s", reason);
+	mcall(kill_self_m, why);
+	__builtin_unreachable();
+}
+
+/* Ends the current task as killed by a stop request (preempt.c), at a safe point. */
+_Noreturn void rt_kill_self_because(const char *why)
+{
+	struct rt_task *t = rt_current();
+	rt_print("runtime: task %lu (%s) stopped in the runtime: %s\n", t->id, t->name, why);
+	mcall(kill_self_m, (void *)why);
 	__builtin_unreachable();
 }
 
@@ -398,6 +423,17 @@ void rt_kill_from_fault(struct rt_task *t, struct rt_regs *regs)
 	regs->rbp = 0;
 }
 
+/* Takes self out of the joiners of t (a stop ends self). */
+static void join_cancel(struct rt_task *self, void *owner)
+{
+	struct rt_task **p = &((struct rt_task *)owner)->joiners;
+	while (*p && *p != self)
+		p = &(*p)->next;
+	if (*p)
+		*p = self->next;
+	self->next = NULL;
+}
+
 static bool join_commit(struct rt_task *self, void *arg)
 {
 	struct rt_task *t = arg;
@@ -405,6 +441,8 @@ static bool join_commit(struct rt_task *self, void *arg)
 		return false;
 	self->next = t->joiners;
 	t->joiners = self;
+	self->wait_cancel = join_cancel;
+	self->wait_owner = t;
 	return true;
 }
 
@@ -427,20 +465,50 @@ uint64_t rt_hibernate_parked(void)
 }
 
 /* The host context runs tasks until t is done or nothing can run. */
+/*
+ * Under a stop (preempt.c), with nothing runnable: ends every parked task
+ * the stop covers, taken out of the queue it waits in first. A task parked
+ * with no queue (rt_park, a nil channel) has none to leave. Returns true if
+ * any died. In the host context.
+ */
+static bool stop_parked(void)
+{
+	const char *why = rt_stop_reason();
+	bool any = false;
+	if (!why)
+		return false;
+	for (struct rt_task *t = sched.all; t; t = t->all_next) {
+		if (t->state != RT_PARKED || !rt_stop_covers_parked(t))
+			continue;
+		if (t->wait_cancel)
+			t->wait_cancel(t, t->wait_owner);
+		t->wait_cancel = NULL;
+		ksnprintf(t->kill_reason, sizeof t->kill_reason, "%s (in %s)", why,
+			  t->wait_reason ? t->wait_reason : "park");
+		finish_task(t, RT_EXIT_KILLED, 0);
+		any = true;
+	}
+	return any;
+}
+
 static void host_run(struct rt_task *t)
 {
 	struct rt_cpu *c = this_cpu();
 	c->host_waits_for = t;
 	bool ran = false;
-	while (!(t && t->state == RT_DONE) && sched.runq_head) {
-		struct rt_task *next = runq_next();
-		if (!next)
-			break;
-		c->host_defers = rt_defer_frames;
-		enter(next);
-		rt_context_switch(&c->host, &next->ctx);
-		ran = true;
-	}
+	do {
+		while (!(t && t->state == RT_DONE) && sched.runq_head) {
+			struct rt_task *next = runq_next();
+			if (!next)
+				break;
+			c->host_defers = rt_defer_frames;
+			enter(next);
+			rt_context_switch(&c->host, &next->ctx);
+			ran = true;
+		}
+		/* Nothing can run: under a stop, the parked tasks it covers die
+		 * too, which readies their joiners (who then die unrun). */
+	} while (!(t && t->state == RT_DONE) && stop_parked());
 	c->host_waits_for = NULL;
 	/* Tasks ran and now none can: those left parked may sleep long. */
 	if (ran && !sched.runq_head && rt_stack_hibernation)
@@ -526,4 +594,5 @@ struct rt_task *rt_task_by_id(uint64_t id)
 }
 
 uint64_t rt_tasks_spawned(void) { return sched.spawned; }
+uint64_t rt_next_task_id(void) { return sched.next_id; }
 uint64_t rt_tasks_live(void) { return sched.live; }

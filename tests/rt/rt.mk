@@ -19,7 +19,7 @@ RT_HOST_LDFLAGS := -no-pie
 $(eval $(call runtime_object,$(B)/rt,$(RT_HOST_CFLAGS) $(RUNTIME_INC),tests/rt/rt.mk))
 RT_SOURCES := $(B)/rt/runtime.o $(LINUX_PORT_SRC) tests/rt/rt_test.c tests/fuzz/stackfuzz.c \
 	tests/fuzz/wordclasses.c twins/twin_defer.c twins/twin_panic.c twins/twin_closure.c twins/twin_chain.c
-RT_TESTS := stack moves chan closure defer panic fuzz falsepos
+RT_TESTS := stack moves chan closure defer panic fuzz falsepos preempt
 RT_BINS := $(RT_TESTS:%=$(B)/rt/test_%)
 RT_HEADERS := $(wildcard runtime/*.h ports/*.h lib/*.h tests/unit/*.h tests/rt/*.h tests/fuzz/*.h twins/*.h)
 
