@@ -17,6 +17,7 @@
 #include "kernel.h"
 #include "serial.h"
 #include "shell.h"
+#include "stop.h"
 #include "x86.h"
 
 bool demo_color = true;
@@ -24,8 +25,8 @@ bool demo_step;
 
 /*
  * In step mode, waits for a key before going on (for teaching); q leaves
- * step mode. Demos run in tasks with interrupts off, so this polls the
- * UART rather than sleep.
+ * step mode; Ctrl-C stops the demo. It polls the keyboards rather than
+ * sleep: a demo may run with interrupts off.
  */
 void demo_pause(void)
 {
@@ -33,8 +34,13 @@ void demo_pause(void)
 		return;
 	kprintf("  -- step: press a key (q: leave step mode) --\n");
 	int c;
-	while ((c = input_getc()) < 0)
+	while ((c = input_getc()) < 0) {
+		if (stop_pending()) {
+			rt_yield(); /* Ctrl-C: a task dies here; the shell's demo returns */
+			return;
+		}
 		pause();
+	}
 	if (c == 'q' || c == 'Q') {
 		demo_step = false;
 		kprintf("  step: off (the demo runs on to its end)\n");
@@ -254,6 +260,11 @@ void cmd_demo(int argc, char **argv)
 		return;
 	}
 	for (unsigned i = 0; i < sizeof demos / sizeof demos[0]; i++) {
+		if (stop_pending()) {
+			kprintf("demo: Ctrl-C: stopped before demo %u of %u\n", i + 1,
+				(unsigned)(sizeof demos / sizeof demos[0]));
+			return;
+		}
 		kprintf("\n==== demo %u of %u: %s ====\n", i + 1,
 			(unsigned)(sizeof demos / sizeof demos[0]), demos[i].name);
 		char *args[] = { (char *)demos[i].name, NULL };

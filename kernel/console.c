@@ -8,10 +8,14 @@
 #include "format.h"
 #include "serial.h"
 
+volatile int console_busy;
+
 void console_write(const char *s, unsigned long n)
 {
+	console_busy++;
 	serial_write(s, n);
 	fbcon_write(s, n);
+	console_busy--;
 }
 
 void kvprintf(const char *fmt, va_list ap)

@@ -3,6 +3,9 @@
 #define MORESTACK_CONSOLE_H
 #include <stdarg.h>
 void console_write(const char *s, unsigned long n);
+/* Nonzero while console_write runs: an interrupt must not stop the task
+ * printing (kernel/stop.c), or the screen would be left mid-sequence. */
+extern volatile int console_busy;
 void kvprintf(const char *fmt, va_list ap);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

@@ -13,6 +13,7 @@
 #include "gdt.h"
 #include "serial.h"
 #include "shell.h"
+#include "stop.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -44,7 +45,8 @@ _Noreturn void panic(const char *fmt, ...)
 
 static void serial_irq(int irq)
 {
-	(void)irq; /* the shell polls the UART when it wakes: nothing to do here */
+	(void)irq;
+	input_drain_serial(); /* in order with the keyboard's bytes; Ctrl-C seen at once */
 }
 
 /* Second half of boot, on the kernel's own guarded stack. */
@@ -61,6 +63,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 	trap_set_irq_handler(4, serial_irq);
 	pic_unmask(4);
 	ps2_init();
+	tick_init();
 	sti();
 	shell_run();
 }

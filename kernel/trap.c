@@ -10,6 +10,7 @@
 #include "kernel.h"
 #include "trap.h"
 #include "gdt.h"
+#include "stop.h"
 #include "x86.h"
 
 const char *const exception_names[32] = {
@@ -109,6 +110,8 @@ void trap(struct trapframe *tf)
 		else if (irq_handlers[irq])
 			irq_handlers[irq](irq);
 		pic_eoi(irq);
+		if (stop_pending())
+			stop_at_interrupt(tf); /* Ctrl-C: stop the task interrupted here? */
 		return;
 	}
 	if (tf->vector == T_DEBUG && step_hook && step_hook(tf))

@@ -5,6 +5,7 @@
  */
 #include "kernel.h"
 #include "shell.h"
+#include "stop.h"
 #include "x86.h"
 
 #include "chan.h"
@@ -80,7 +81,7 @@ void cmd_churn(int argc, char **argv)
 	}
 	churn_sent = churn_received = 0;
 	uint64_t made = 0;
-	for (; made < n; made++) {
+	for (; made < n && !stop_pending(); made++) {
 		struct churn_job *job = rt_alloc(sizeof *job);
 		if (!job)
 			break;
@@ -91,7 +92,9 @@ void cmd_churn(int argc, char **argv)
 			break;
 		}
 	}
-	if (made < n)
+	if (made < n && stop_pending())
+		kprintf("churn: Ctrl-C: %lu of %lu tasks were started; running those\n", made, n);
+	else if (made < n)
 		kprintf("churn: out of memory: only %lu of %lu tasks could start; running those\n",
 			made, n);
 	uint64_t t0 = plat_now_ns();

@@ -12,6 +12,7 @@
  */
 #include "kernel.h"
 #include "shell.h"
+#include "stop.h"
 
 #include "platform.h"
 #include "rt.h"
@@ -51,6 +52,11 @@ void cmd_falsepos(int argc, char **argv)
 		"point into a stack\n", n, possible >> 20, possible);
 	uint64_t structured_hits = 0;
 	for (unsigned i = 0; i < wordclass_count; i++) {
+		if (stop_pending()) {
+			kprintf("falsepos: Ctrl-C: stopped after %u of %u classes; no verdict\n", i,
+				wordclass_count);
+			return;
+		}
 		const struct wordclass *c = &wordclasses[i];
 		uint64_t hits = wordclass_scan(c, 0x5eed0000 + i, n);
 		kprintf("  %-40s %lu of %lu%s\n", c->name, hits, n, c->structured ? " (0 by construction)" : "");

@@ -9,6 +9,7 @@
  */
 #include "kernel.h"
 #include "shell.h"
+#include "stop.h"
 #include "x86.h"
 
 #include "platform.h"
@@ -41,6 +42,10 @@ void cmd_fuzz(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct stackfuzz_result res;
 		int rc = stackfuzz_run(seed + i, NULL, run_tasks, &res);
+		if (stop_pending()) {
+			kprintf("fuzz: Ctrl-C: seed %lu was stopped halfway: not counted\n", seed + i);
+			break;
+		}
 		if (rc != 0)
 			kprintf("fuzz: FAIL seed %lu: %s (killed %lu, corrupted %lu, deadlocked %lu); "
 				"replay: fuzz 1 %lu\n", seed + i, res.first_error, res.killed, res.corrupted,

@@ -9,6 +9,7 @@
 #include "lineedit.h"
 #include "serial.h"
 #include "shell.h"
+#include "stop.h"
 #include "x86.h"
 
 #define PROMPT "morestack> "
@@ -232,6 +233,7 @@ static const struct command commands[] = {
 	{ "stackreuse", "[on|off]", "reuse freed stacks (off: stale pointers fault)", cmd_stackreuse },
 	{ "stale", "", "a pointer to a local, kept in a global, goes stale", cmd_stale },
 	{ "taskfault", "KIND", "a task faults (null, div0, ud, gp); only it dies", cmd_taskfault },
+	{ "hang", "KIND [N]", "tasks that never end (spin, deep, print, yield): Ctrl-C", cmd_hang },
 	{ "churn", "N [SEED]", "N tasks grow and shrink to random depths", cmd_churn },
 	{ "fuzz", "N [SEED]", "N seeds of the fuzzer's task workload, checked", cmd_fuzz },
 	{ "stress", "[on [HZ]|off]", "a timer moves task stacks at random instructions", cmd_stress },
@@ -289,7 +291,10 @@ static void run_line(char *line)
 	}
 	for (const struct command *c = commands; c->name; c++)
 		if (strcmp(argv[0], c->name) == 0) {
+			stop_arm(); /* Ctrl-C now stops this command (kernel/stop.c) */
 			c->run(argc, argv);
+			if (stop_disarm())
+				kprintf("^C %s: interrupted\n", argv[0]);
 			return;
 		}
 	kprintf("%s: unknown command; type 'help' for the list\n", argv[0]);

@@ -51,6 +51,7 @@ void cmd_stacklimit(int argc, char **argv);
 void cmd_stackreuse(int argc, char **argv);
 void cmd_stale(int argc, char **argv);      /* taskfaults.c */
 void cmd_taskfault(int argc, char **argv);
+void cmd_hang(int argc, char **argv);
 void cmd_churn(int argc, char **argv);      /* churn.c */
 void cmd_fuzz(int argc, char **argv);       /* fuzz.c */
 void cmd_falsepos(int argc, char **argv);   /* falsepos.c */
@@ -62,6 +63,4 @@ void cmd_sysinfo(int argc, char **argv);    /* sysinfo.c */
 
 /* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
 void cmd_stress(int argc, char **argv);
-bool stress_begin(void); /* from run_tasks: true if it armed the timer and enabled interrupts */
-void stress_end(void);
 #endif

@@ -20,70 +20,40 @@
  * context it hands over, struct rt_regs, is on its IST stack) and takes no
  * lock; the move commits pages from the platform's pool, as a fault does.
  *
- * Why the PIT and not the LAPIC timer: the PIC is already remapped and
- * used (kernel/pic.c), the PIT needs four port writes and no MMIO mapping
- * or calibration, and one-shot mode lets each tick be armed after the
- * previous handler returns.
- *
- * The tick is one-shot, re-armed at the end of each handler for the
- * interval or four times as long as the last move took, whichever is
- * longer (as the Linux port does): a move of a large stack takes
- * milliseconds under TCG, and a periodic tick shorter than that would
- * leave the task no time to run at all.
+ * The tick is kernel/tick.c's one-shot PIT tick, asked for again at each
+ * tick for the interval or four times as long as the last move took,
+ * whichever is longer (as the Linux port does): a move of a large stack
+ * takes milliseconds under TCG, and a periodic tick shorter than that
+ * would leave the task no time to run at all.
  */
 #include "kernel.h"
 #include "shell.h"
+#include "stop.h"
 #include "trap.h"
 #include "x86.h"
 
 #include "platform.h"
 #include "rt.h"
 
-/*
- * The 8254 Programmable Interval Timer (Intel 8254 datasheet, order no.
- * 231164): counter 0 at I/O port 0x40, the control word register at 0x43,
- * clocked at 1.193182 MHz; its OUT 0 is wired to IRQ 0 on PC hardware.
- * Control word 0x30: counter 0 (bits 7-6 = 00), read/write the low then
- * the high byte (bits 5-4 = 11), mode 0 "interrupt on terminal count"
- * (bits 3-1 = 000), binary (bit 0 = 0). In mode 0, writing the control
- * word sets OUT low; after the count is written it counts down and OUT
- * goes high at zero (the PIC's edge), and stays high: one tick per arming.
- */
-#define PIT_CH0 0x40
-#define PIT_CMD 0x43
-#define PIT_HZ 1193182UL
-#define PIT_MODE0_CH0 0x30
-
 #define STRESS_HZ_DEFAULT 5000
 #define STRESS_HZ_MIN 20 /* a 16-bit count at 1.19 MHz reaches down to 18.2 Hz */
 #define STRESS_HZ_MAX 20000
 
 static struct {
-	bool installed;           /* IRQ 0's handler set, the line unmasked */
-	volatile bool running;    /* run_tasks is running tasks: re-arm */
+	bool installed;           /* the tick's stress hook set */
 	uint64_t hz, interval_ns;
 	uint64_t ticks, moved, held, last_move_ns, max_move_ns;
 } st = { .hz = STRESS_HZ_DEFAULT, .interval_ns = 1000000000UL / STRESS_HZ_DEFAULT };
 
-/* Arms one tick ns from now (at most the counter's 65535 periods, 55 ms). */
-static void pit_arm(uint64_t ns)
+/*
+ * The tick's stress hook: on the IST_IRQ stack with interrupts off, tf the
+ * interrupted context (NULL when tick_begin only asks for the first
+ * interval). Returns the ns until the next tick.
+ */
+static uint64_t stress_tick(struct trapframe *tf)
 {
-	uint64_t count = ns * PIT_HZ / 1000000000UL;
-	if (count < 2)
-		count = 2;
-	if (count > 0xffff)
-		count = 0xffff;
-	outb(PIT_CMD, PIT_MODE0_CH0);
-	outb(PIT_CH0, (uint8_t)count);
-	outb(PIT_CH0, (uint8_t)(count >> 8));
-}
-
-/* IRQ 0, on the IST_IRQ stack with interrupts off; tf is the interrupted context. */
-static void stress_irq(int irq, struct trapframe *tf)
-{
-	(void)irq;
-	if (!st.running)
-		return; /* a tick that arrived after run_tasks: stay disarmed */
+	if (!tf)
+		return st.interval_ns;
 	st.ticks++;
 	uint64_t took = 0;
 	if (kplat_stress_hold) {
@@ -101,28 +71,7 @@ static void stress_irq(int irq, struct trapframe *tf)
 				st.max_move_ns = took;
 		}
 	}
-	pit_arm(4 * took > st.interval_ns ? 4 * took : st.interval_ns);
-}
-
-/*
- * From run_tasks, interrupts off: if stress is on, arms the first tick and
- * enables interrupts while the tasks run. Returns true if it did.
- */
-bool stress_begin(void)
-{
-	if (!rt_stress_moves || !st.installed)
-		return false;
-	st.running = true;
-	pit_arm(st.interval_ns);
-	sti();
-	return true;
-}
-
-/* After the tasks ran: interrupts off; a tick still pending does nothing. */
-void stress_end(void)
-{
-	cli();
-	st.running = false;
+	return 4 * took > st.interval_ns ? 4 * took : st.interval_ns;
 }
 
 static void print_state(void)
@@ -155,9 +104,7 @@ void cmd_stress(int argc, char **argv)
 	}
 	if (on) {
 		if (!st.installed) {
-			pit_arm(st.interval_ns); /* out of whatever mode the firmware left it in */
-			trap_set_irq_frame_handler(0, stress_irq);
-			pic_unmask(0);
+			tick_set_stress(stress_tick);
 			st.installed = true;
 		}
 		st.hz = hz;
@@ -166,8 +113,7 @@ void cmd_stress(int argc, char **argv)
 	} else if (off) {
 		rt_stress_moves = false;
 		if (st.installed) {
-			pic_mask(0);
-			trap_set_irq_frame_handler(0, NULL);
+			tick_set_stress(NULL);
 			st.installed = false;
 		}
 	}

@@ -20,6 +20,7 @@
  */
 #include "kernel.h"
 #include "shell.h"
+#include "stop.h"
 #include "x86.h"
 
 #include "chan.h"
@@ -29,16 +30,22 @@
 #include "rt.h"
 #include "twins.h"
 
-/* Runs the scheduler until nothing is runnable, with interrupts off but
- * for the move-stress tick's, if it is on. */
+/* Runs the scheduler until nothing is runnable, with interrupts on (a
+ * Ctrl-C stops the tasks: kernel/stop.c) and the timer's tick armed for
+ * whoever wants it (the move-stress switch, a stop's retries). */
 void run_tasks(void)
 {
+	if (rt_current()) {
+		rt_run(); /* (does nothing in a task) */
+		return;
+	}
 	uint64_t flags = read_rflags();
 	cli();
-	bool ticking = !rt_current() && stress_begin();
+	tick_begin();
+	sti(); /* a Ctrl-C and the ticks reach the tasks */
 	rt_run();
-	if (ticking)
-		stress_end();
+	cli();
+	tick_end();
 	if (flags & 0x200)
 		sti();
 }

@@ -1,0 +1,112 @@
+/*
+ * tick.c: the timer tick while tasks run, on IRQ 0 from the 8254 PIT.
+ *
+ * Two things want to interrupt a running task at an instruction of its
+ * own: the move-stress switch (shell/stress.c moves its stack there) and a
+ * stop request that found no safe point yet (stop.c tries again). Both
+ * want ticks only while run_tasks runs tasks, so the tick is one-shot and
+ * armed only then:
+ *
+ *   run_tasks ──tick_begin──> [tasks run, interrupts on] ──tick_end──> shell
+ *                  │                 ▲      │
+ *                  └─ arms ─> IRQ 0 ─┘      └─ each tick: the stress hook,
+ *                             re-armed for       then (trap.c) the stop
+ *                             the nearest want
+ *
+ * Why the PIT and not the LAPIC timer: the PIC is already remapped and
+ * used (kernel/pic.c), the PIT needs four port writes and no MMIO mapping
+ * or calibration, and one-shot mode lets each tick be armed after the
+ * previous handler returns, so a handler never runs back to back with
+ * itself however long it takes.
+ *
+ * The 8254 Programmable Interval Timer (Intel 8254 datasheet, order no.
+ * 231164): counter 0 at I/O port 0x40, the control word register at 0x43,
+ * clocked at 1.193182 MHz; its OUT 0 is wired to IRQ 0 on PC hardware.
+ * Control word 0x30: counter 0 (bits 7-6 = 00), read/write the low then
+ * the high byte (bits 5-4 = 11), mode 0 "interrupt on terminal count"
+ * (bits 3-1 = 000), binary (bit 0 = 0). In mode 0, writing the control
+ * word sets OUT low; after the count is written it counts down and OUT
+ * goes high at zero (the PIC's edge), and stays high: one tick per arming.
+ */
+#include "kernel.h"
+#include "stop.h"
+#include "trap.h"
+#include "x86.h"
+
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+#define PIT_HZ 1193182UL
+#define PIT_MODE0_CH0 0x30
+
+static struct {
+	volatile bool running; /* tasks are running: ticks may be armed */
+	tick_hook stress;      /* the move-stress switch, when on */
+} tk;
+
+/* Arms one tick ns from now (at most the counter's 65535 periods, 55 ms). */
+static void pit_arm(uint64_t ns)
+{
+	uint64_t count = ns * PIT_HZ / 1000000000UL;
+	if (count < 2)
+		count = 2;
+	if (count > 0xffff)
+		count = 0xffff;
+	outb(PIT_CMD, PIT_MODE0_CH0);
+	outb(PIT_CH0, (uint8_t)count);
+	outb(PIT_CH0, (uint8_t)(count >> 8));
+}
+
+/* The nearest tick anyone wants, in ns from now; 0 for none. */
+static uint64_t nearest(uint64_t stress_ns)
+{
+	uint64_t ns = stress_ns;
+	if (stop_pending() && (!ns || ns > STOP_RETRY_NS))
+		ns = STOP_RETRY_NS;
+	return ns;
+}
+
+/* IRQ 0, on the IST_IRQ stack with interrupts off; tf is the interrupted
+ * context. (trap.c gives it to the stop request after this returns.) */
+static void tick_irq(int irq, struct trapframe *tf)
+{
+	(void)irq;
+	if (!tk.running)
+		return; /* a tick that arrived after run_tasks: stay disarmed */
+	uint64_t ns = nearest(tk.stress ? tk.stress(tf) : 0);
+	if (ns)
+		pit_arm(ns);
+}
+
+void tick_init(void)
+{
+	pit_arm(1000000000UL); /* out of the firmware's periodic mode: one late tick, ignored */
+	trap_set_irq_frame_handler(0, tick_irq);
+	pic_unmask(0);
+}
+
+void tick_set_stress(tick_hook hook)
+{
+	tk.stress = hook;
+}
+
+/* From run_tasks, interrupts off, before the tasks run. */
+void tick_begin(void)
+{
+	tk.running = true;
+	uint64_t ns = nearest(tk.stress ? tk.stress(NULL) : 0);
+	if (ns)
+		pit_arm(ns);
+}
+
+/* After the tasks ran, interrupts off: a tick still pending does nothing. */
+void tick_end(void)
+{
+	tk.running = false;
+}
+
+/* A tick within ns, if tasks are running (stop.c, as a request arrives). */
+void tick_soon(uint64_t ns)
+{
+	if (tk.running)
+		pit_arm(ns);
+}
