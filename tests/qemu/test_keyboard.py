@@ -34,7 +34,27 @@ def keyboard_cmd(m, text, timeout=30):
 
 
 def test_the_boot_log_names_the_keyboard(m):
-    expect_in("keyboard: PS/2 (i8042), scan code set 1 (translated), US layout", m.out)
+    expect_in("keyboard: PS/2 (i8042), scan code set 1 (translated), US layout, "
+              "keys repeat 20 a second after 500 ms", m.out)
+
+
+def key_events(m, *events):
+    """Sends (qcode, down) key events through QMP input-send-event, as a held key sends them."""
+    m.qmp("input-send-event", events=[
+        {"type": "key", "data": {"down": down, "key": {"type": "qcode", "data": q}}}
+        for q, down in events])
+    time.sleep(0.05)
+
+
+def test_a_held_key_repeats(m):
+    # A held key's repeats are its make code again, without a break code
+    # between: each is a key press; Shift held across them stays on.
+    start = m.pos
+    key_events(m, ("e", True), ("e", True), ("e", True), ("e", False))
+    key_events(m, ("shift", True), ("x", True), ("x", True), ("x", False), ("shift", False))
+    key_events(m, ("ret", True), ("ret", False))
+    m.wait_for(re.escape(PROMPT), 30)
+    expect_in("eeeXX: unknown command", m.out[start:m.pos])
 
 
 def test_a_command_typed_on_the_keyboard_runs(m):
