@@ -399,9 +399,19 @@ def cmd_sign(a):
     r = subprocess.run(["sbsign", "--key", key, "--cert", cert, "--output", tmp, a.input],
                        capture_output=True, text=True)
     if r.returncode != 0 or not os.path.exists(tmp):
-        err = [l for l in (r.stderr + r.stdout).splitlines() if "gaps between" not in l]
-        die("SIGN: sbsign could not sign %s with %s and %s: %s"
-            % (a.input, key, cert, "; ".join(err[-3:]) or "status %d" % r.returncode), 2)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        text = r.stderr + r.stdout
+        if "Can't load key" in text:
+            why = "cannot read %s as a PEM private key" % key
+        elif "Can't load cert" in text:
+            why = "cannot read %s as a PEM certificate" % cert
+        elif "key values mismatch" in text or "does not match" in text:
+            why = "the private key %s does not match the certificate %s" % (key, cert)
+        else:
+            err = [l for l in text.splitlines() if "gaps between" not in l]
+            why = err[0] if err else "status %d" % r.returncode
+        die("SIGN: sbsign could not sign %s: %s (SIGN=key.pem,cert.pem)" % (a.input, why), 2)
     r = subprocess.run(["sbverify", "--cert", cert, tmp], capture_output=True, text=True)
     if r.returncode != 0:
         os.unlink(tmp)

@@ -73,8 +73,8 @@ def main():
     result = Result()
     t0 = time.monotonic()
     print("tools: %d tests" % len(tests), flush=True)
-    for t in tests:
-        t(result)
+    # One flat suite: it runs setUpClass/tearDownClass around each class's tests.
+    unittest.TestSuite(tests).run(result)
     print("tools: %d passed, %d failed in %.1fs" % (result.passed, result.failed,
                                                     time.monotonic() - t0))
     if a.counts:
