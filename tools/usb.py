@@ -36,7 +36,8 @@ line saying why and what to do, the exit status is 2, and nothing is written:
   6. It is at least as large as IMAGE.
   7. You type its name (sdb) to confirm after seeing its model and size;
      scripts pass --yes NAME, which must name the same disk.
-  8. The kernel grants it to us exclusively (O_EXCL: nothing holds it open).
+  8. The kernel opens it for us exclusively (O_EXCL): no mounted filesystem,
+     RAID or device mapper holds it.
 
 Then IMAGE is written, flushed to the device (fsync), the cache dropped,
 and everything written is read back and compared: the bytes written and
@@ -256,8 +257,8 @@ def write_and_verify(image, path, is_block, create):
         fd = os.open(path, flags, 0o644)
     except OSError as e:
         if e.errno == errno.EBUSY:
-            raise Refusal("%s is busy (something holds it open or mounted): close it and "
-                          "unmount it first" % path)
+            raise Refusal("%s is busy (a mounted filesystem, RAID or device mapper holds "
+                          "it): unmount or release it first" % path)
         if e.errno in (errno.EACCES, errno.EPERM):
             raise Refusal("no permission to write %s: run as root (sudo make usb DEV=%s)"
                           % (path, path))
