@@ -38,6 +38,9 @@ QUIET_SECONDS = 3
 
 def efi_signatures(image):
     """sbverify --list of the image's /EFI/BOOT/BOOTX64.EFI (read out with mtools)."""
+    if not os.path.exists(image):
+        raise TestFailure("no %s: run make %s (make qemu-test builds it)"
+                          % (image, os.path.relpath(image, harness.TOP)))
     with tempfile.TemporaryDirectory() as d:
         efi = os.path.join(d, "BOOTX64.EFI")
         subprocess.run(["mcopy", "-n", "-i", image + "@@1M", "::/EFI/BOOT/BOOTX64.EFI", efi],
