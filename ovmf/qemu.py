@@ -5,6 +5,7 @@ the firmware files and QEMU flags. `make run`, the test harness and the
 benchmarks all build their command lines here.
 
     python3 ovmf/qemu.py run IMAGE [--machine q35|pc] [--memory 1G] [--icount]
+                         [--firmware plain|secboot-ms|secboot-snakeoil]
     python3 ovmf/qemu.py cmdline IMAGE ...   # print the command, don't run it
 
 The firmware comes from Debian's `ovmf` package; each run gets a fresh
@@ -19,35 +20,54 @@ import tempfile
 OVMF_DIR = "/usr/share/OVMF"
 OVMF_CODE = os.path.join(OVMF_DIR, "OVMF_CODE_4M.fd")
 OVMF_VARS = os.path.join(OVMF_DIR, "OVMF_VARS_4M.fd")
+# Secure Boot: one code image (it needs SMM, so q35 only) and a variable
+# store per key set: Microsoft's keys only, or Debian's snakeoil test key in
+# PK, KEK and db (its private key is /usr/share/ovmf/PkKek-1-snakeoil.key).
+OVMF_CODE_SECBOOT = os.path.join(OVMF_DIR, "OVMF_CODE_4M.secboot.fd")
+FIRMWARE = {
+    "plain": (OVMF_CODE, OVMF_VARS),
+    "secboot-ms": (OVMF_CODE_SECBOOT, os.path.join(OVMF_DIR, "OVMF_VARS_4M.ms.fd")),
+    "secboot-snakeoil": (OVMF_CODE_SECBOOT, os.path.join(OVMF_DIR, "OVMF_VARS_4M.snakeoil.fd")),
+}
 QEMU = "qemu-system-x86_64"
 
 # isa-debug-exit: the kernel writes v to port 0xf4 and QEMU exits with (v << 1) | 1.
 EXIT_KERNEL_FAULT = (0x31 << 1) | 1  # 99, see QEMU_EXIT_KERNEL_FAULT in kernel/kernel.h
 
 
-def fresh_vars(workdir):
+def fresh_vars(workdir, template=OVMF_VARS):
     """Copies the pristine OVMF variable store into workdir; returns its path."""
     path = os.path.join(workdir, "OVMF_VARS.fd")
-    shutil.copyfile(OVMF_VARS, path)
+    shutil.copyfile(template, path)
     return path
 
 
 def command(image, workdir, machine="q35", memory="512M", test=False, icount=False,
-            gdb=False, serial="stdio", extra=()):
+            gdb=False, serial="stdio", extra=(), firmware="plain"):
     """The QEMU argument list that boots image (a raw disk with an ESP) under OVMF.
 
     test=True adds the exit device, the fw_cfg flag that makes kernel faults
     end QEMU with EXIT_KERNEL_FAULT, and -no-reboot (a reboot ends QEMU).
+    firmware is a key of FIRMWARE: "plain", "secboot-ms" or "secboot-snakeoil".
     """
-    for f in (OVMF_CODE, OVMF_VARS):
+    if firmware not in FIRMWARE:
+        sys.exit(f"qemu.py: unknown firmware {firmware!r}: one of {', '.join(FIRMWARE)}")
+    if firmware != "plain" and machine != "q35":
+        sys.exit(f"qemu.py: firmware {firmware} needs SMM, which only the q35 machine has")
+    code, vars_template = FIRMWARE[firmware]
+    for f in (code, vars_template):
         if not os.path.exists(f):
             sys.exit(f"qemu.py: {f} is missing: install Debian's ovmf package "
                      "(tools/deps.sh check)")
     args = [QEMU, "-machine", f"{machine},accel=tcg", "-m", memory, "-smp", "1",
-            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
-            "-drive", f"if=pflash,format=raw,unit=1,file={fresh_vars(workdir)}",
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={fresh_vars(workdir, vars_template)}",
             "-drive", f"format=raw,file={image},snapshot=on",
             "-nic", "none", "-serial", serial]
+    if firmware != "plain":
+        # The secboot build keeps its variables in SMM: only SMM code may write
+        # the flash, so a booted program cannot rewrite the keys.
+        args += ["-machine", "smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
     if test:
         # QMP on a socket in workdir: the tests read the screen (screendump)
         # and type on the keyboard through it.
@@ -71,6 +91,7 @@ def main():
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--icount", action="store_true")
     ap.add_argument("--gdb", action="store_true")
+    ap.add_argument("--firmware", default="plain", choices=sorted(FIRMWARE))
     a = ap.parse_args()
     if not os.path.exists(a.image):
         sys.exit(f"qemu.py: no image {a.image}: run make first")
@@ -78,7 +99,7 @@ def main():
     try:
         # -nographic puts the serial line and QEMU's monitor on this terminal.
         args = command(a.image, workdir, a.machine, a.memory, icount=a.icount, gdb=a.gdb,
-                       serial="mon:stdio", extra=["-nographic"])
+                       serial="mon:stdio", extra=["-nographic"], firmware=a.firmware)
         if a.action == "cmdline":
             print(" ".join(args))
             return 0
