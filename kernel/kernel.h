@@ -22,6 +22,10 @@
 /* main.c */
 extern struct boot_info boot_info; /* the loader's, copied into the kernel */
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last words of a machine that stops (on the serial line and the
+ * screen, where most real PCs show them): that it halted and why, then,
+ * under the test harness, QEMU ends with QEMU_EXIT_KERNEL_FAULT. */
+_Noreturn void kernel_halt(const char *why);
 uint64_t tsc_to_us(uint64_t ticks);
 
 /* memmap.c: the UEFI memory map, compacted, and the physical page allocator fed from it */

@@ -39,6 +39,14 @@ _Noreturn void panic(const char *fmt, ...)
 	va_end(ap);
 	kprintf("\n  backtrace (frame pointers):\n");
 	backtrace_print((uint64_t)__builtin_return_address(0), read_rbp(), 32);
+	kernel_halt("a kernel panic (above)");
+}
+
+_Noreturn void kernel_halt(const char *why)
+{
+	cli();
+	kprintf("\n*** morestack has halted: %s.\n*** Nothing more will happen: switch the machine "
+		"off or reset it.\n", why);
 	qemu_exit_if_testing(QEMU_EXIT_KERNEL_FAULT);
 	halt_forever();
 }

@@ -93,9 +93,7 @@ _Noreturn void kernel_fault(struct trapframe *tf, const char *why)
 	print_registers(tf);
 	kprintf("  backtrace (frame pointers):\n");
 	backtrace_print(tf->rip, tf->rbp, 32);
-	kprintf("*** the kernel stops here; nothing after this fault can be trusted.\n");
-	qemu_exit_if_testing(QEMU_EXIT_KERNEL_FAULT);
-	halt_forever();
+	kernel_halt("a fault in the kernel itself (above): nothing after it can be trusted");
 }
 
 /* Called by trapentry.S for every vector with the saved frame. */

@@ -14,7 +14,7 @@ def crash(m, kind):
     for reg in ["RAX=", "RBX=", "RCX=", "RDX=", "RSI=", "RDI=", "RBP=", "RSP=", "R8 =", "R15=",
                 "RIP=", "RFLAGS=", "CR0=", "CR2=", "CR3=", "CR4="]:
         expect_in(reg, report, "register dump")
-    expect_in("*** the kernel stops here", report, "fault report")
+    expect_in("*** morestack has halted: a fault in the kernel itself", report, "fault report")
     return report
 
 
