@@ -223,6 +223,12 @@ void fbcon_write(const char *s, unsigned long n)
 
 bool fbcon_active(void) { return fc.on; }
 
+void fbcon_redraw(void)
+{
+	if (fc.on)
+		redraw();
+}
+
 void fbcon_describe(char *buf, unsigned long cap)
 {
 	if (!fc.on)

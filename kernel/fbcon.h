@@ -7,4 +7,6 @@ void fbcon_init(void);
 void fbcon_write(const char *s, unsigned long n);
 bool fbcon_active(void);
 void fbcon_describe(char *buf, unsigned long cap);
+/* Draws every cell again: what each jump scroll costs (bench). */
+void fbcon_redraw(void);
 #endif

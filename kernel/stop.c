@@ -21,8 +21,11 @@
  *   - A task is killed only where the runtime says its own code runs
  *     (rt_async_safe) and the kernel holds none of its shared state: the
  *     frame allocator and page tables (kplat_stress_hold) or the console
- *     (console_busy). A task killed halfway through a kprintf would leave
- *     the screen's escape-sequence parser mid-sequence.
+ *     (console_busy), and it is not in lib/ (memcpy, memset, ksnprintf),
+ *     which the runtime calls in the middle of its own work (an object
+ *     half allocated, a record half filled). A task killed halfway
+ *     through a kprintf would leave the screen's escape-sequence parser
+ *     mid-sequence.
  *   - Everything here runs with interrupts off (interrupt gates, or the
  *     shell between commands) and allocates nothing; the rt_regs handed to
  *     the runtime live on the IST_IRQ stack.
@@ -74,10 +77,17 @@ bool stop_pending(void)
 	return pending;
 }
 
+/* True if pc is in lib/'s code (kernel.ld brackets it). */
+static bool lib_text(uint64_t pc)
+{
+	extern char __lib_text_start[], __lib_text_end[];
+	return pc >= (uint64_t)__lib_text_start && pc < (uint64_t)__lib_text_end;
+}
+
 /* After an interrupt that came while a stop is pending. [fault-safe] */
 void stop_at_interrupt(struct trapframe *tf)
 {
-	if (!pending || kplat_stress_hold || console_busy)
+	if (!pending || kplat_stress_hold || console_busy || lib_text(tf->rip))
 		return;
 	/* Every field the runtime reads is set by kplat_regs_from_trap; the
 	 * 2 KiB of vector lanes are not used on this platform. */

@@ -2,6 +2,7 @@
  * bench.c: the `bench` command: the runtime's figures on bare metal, run
  * by bench/qemu_bench.py under QEMU's -icount shift=0.
  */
+#include "fbcon.h"
 #include "kernel.h"
 #include "shell.h"
 #include "x86.h"
@@ -247,6 +248,22 @@ static void bench_parked(void)
 	}
 }
 
+/* A full-screen redraw, which is what each jump scroll of the screen
+ * console costs (kernel/fbcon.c): every cell's pixels written once. */
+static void bench_screen(void)
+{
+	if (!fbcon_active()) {
+		kprintf("bench: screen_redraw: no screen console; " NO_FIGURE "\n");
+		return;
+	}
+	enum { N = 8 };
+	uint64_t t0 = plat_now_ns();
+	for (int i = 0; i < N; i++)
+		fbcon_redraw();
+	uint64_t ns = (plat_now_ns() - t0) / N;
+	kprintf("BENCH screen_redraw morestack-qemu %lu.%lu us/screen\n", ns / 1000, ns % 1000 / 100);
+}
+
 void cmd_bench(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -279,6 +296,7 @@ void cmd_bench(int argc, char **argv)
 	rt_stack_adaptive = adaptive;
 	bench_impl = "morestack-qemu";
 	bench_parked();
+	bench_screen();
 	if (flags & 0x200)
 		sti();
 	kprintf("bench: done\n");
