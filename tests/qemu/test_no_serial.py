@@ -76,7 +76,7 @@ def test_help_typed_on_the_keyboard(m):
 def test_a_command_with_every_key(m):
     # Every printable character through the keyboard: the shell echoes the
     # line back in its error message.
-    line = "".join(chr(c) for c in range(0x21, 0x7f) if chr(c) != ";")
+    line = "".join(chr(c) for c in range(0x21, 0x7f))
     out = m.cmd(line)
     expect_equal(line + ": unknown command; type 'help' for the list", out.rstrip("\n"),
                  "the echo of the line typed")
