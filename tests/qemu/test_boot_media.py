@@ -4,7 +4,7 @@ q35 and, for the USB stick, on pc too. OVMF finds the ESP on each and
 boots it; the kernel's banner and a command show the whole system came up.
 The firmware names the device it booted from, so each test also checks
 the boot was really from that medium and not from another disk."""
-from harness import expect_in, expect_re, own_machine
+from harness import expect_in, expect_not_in, expect_re, own_machine
 
 FIRMWARE_PATH = {  # the device path OVMF prints in "BdsDxe: starting Boot000N ..."
     "ide": r"/(Sata|Ata)\(",
@@ -55,3 +55,18 @@ def test_nvme_disk(m):
 @medium("ide", "pc")
 def test_ide_disk_pc(m):
     check(m, "ide")
+
+
+@own_machine
+def test_usb_stick_without_serial_port(m):
+    """The shape of most PCs the image goes to: a USB stick, a screen and a
+    keyboard, no serial port. The kernel comes up on the screen and takes
+    commands typed on the PS/2 keyboard."""
+    expect_re(r"^boot: [\d.]+ ms from efi_main to this prompt", m.boot_log, "boot log on the screen")
+    expect_not_in("morestack", m.out, "QEMU's stdout (no serial port)")
+    expect_re(r"^morestack \S+ \(x86-64 UEFI\)", m.cmd("version"), "version on the screen")
+    expect_in("wx: ok, no page is both writable and executable", m.cmd("wx"), "wx on the screen")
+
+
+test_usb_stick_without_serial_port.machine_config = dict(machine="q35", memory="512M",
+                                                         drive="usb", serial=False)
