@@ -6,9 +6,10 @@ A test file tests/qemu/test_*.py defines functions test_NAME(m), where m is
 a booted Machine. All tests of a file share one boot, in file order, unless
 a test is marked @own_machine (it gets a fresh boot of its own: use it for
 tests that end the machine). A file may set MACHINE = dict(machine=...,
-memory=..., serial=False, drive="usb") for its boots. Tests fail by raising TestFailure (the helpers
-below do), which carries a readable message; the runner adds the tail of
-the serial log (or, without one, of the screen's transcript).
+memory=..., serial=False, drive="usb") for its boots. Tests fail by
+raising TestFailure (the helpers below do), which carries a readable
+message; the runner adds the tail of the serial log (or, without one, of
+the screen's transcript).
 
 Without a serial line QEMU's stdout carries nothing of the kernel's: the
 boot waits for the prompt on the screen (QMP screendumps decoded by
@@ -34,6 +35,7 @@ PROMPT = "morestack> "
 EXIT_KERNEL_FAULT = qemu.EXIT_KERNEL_FAULT
 BOOT_TIMEOUT = 90  # seconds; OVMF takes about 4 s alone, more on a loaded machine
 POLL = 0.1         # seconds between two screendumps of a machine without serial line
+STEADY = 0.02     # seconds between the two screendumps that must agree (steady_screen)
 SCREEN_GAP = "[screen: lines scrolled away between two screendumps]"
 
 # QMP qcodes of the US layout the kernel decodes (kernel/ps2.c): a character
@@ -76,6 +78,7 @@ class Machine:
         # cursor never change, only scroll, which is what lets
         # successive dumps be joined into one transcript.
         self.transcript, self.screen_base, self.screen_rows = [], 0, None
+        self.boot_log = None   # serial=False: the boot's text as the screen showed it
         self.log_path = log_path
         self.out = ""          # everything received, \r removed
         self.pos = 0           # how far tests have consumed self.out
@@ -167,25 +170,7 @@ class Machine:
 
     def qmp(self, command, **arguments):
         """Runs one QMP command on this machine; returns its "return" value."""
-        import json
-        import socket
-        path = os.path.join(self.workdir, "qmp.sock")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(30)
-            s.connect(path)
-            f = s.makefile("rw")
-            json.loads(f.readline())  # the greeting
-            for cmd in ({"execute": "qmp_capabilities"},
-                        {"execute": command, "arguments": arguments}):
-                f.write(json.dumps(cmd) + "\n")
-                f.flush()
-                while True:
-                    reply = json.loads(f.readline())
-                    if "return" in reply or "error" in reply:
-                        break
-                if "error" in reply:
-                    raise TestFailure("QMP %s: %s" % (cmd["execute"], reply["error"]))
-            return reply["return"]
+        return self.qmp_batch([(command, arguments)])[0]
 
     def screendump(self):
         """The screen as (width, height, rgb bytes), through QMP's screendump."""
@@ -219,10 +204,22 @@ class Machine:
         rows, _ = screen.text(self.screendump())
         return rows
 
-    def look(self):
-        """Takes a screendump and joins it to the transcript; returns its rows."""
+    def steady_screen(self):
+        """The screen's rows if two screendumps STEADY seconds apart agree,
+        else None. A single dump can catch the kernel halfway through the
+        redraw of a scroll: the top rows already moved up, the rest not
+        yet, one row half old and half new; joined to the transcript, such
+        a torn frame would read as output that never was."""
+        first = self.screen()
+        time.sleep(STEADY)
         rows = self.screen()
-        self._join(rows)
+        return rows if rows == first else None
+
+    def look(self):
+        """Joins the screen to the transcript if it is steady; returns its rows or None."""
+        rows = self.steady_screen()
+        if rows is not None:
+            self._join(rows)
         return rows
 
     def wait_screen(self, pattern, timeout=30, since=0):
@@ -247,30 +244,31 @@ class Machine:
         """Adds a screendump's rows to the transcript. The console scrolls by
         half a screen at once (kernel/fbcon.c), so the new dump is the old
         one moved up by a multiple of half the rows: the first such shift
-        under which every settled old row (above the last non-empty one,
-        which may still be being written) is where it should be. None
-        fits when more than a screen went by between two dumps: the lost
-        lines are marked with SCREEN_GAP."""
+        under which every old row above the last non-empty one is where it
+        should be, and the last non-empty one (the row being written, the
+        prompt being typed at) has only grown. None fits when more than a
+        screen went by between two dumps: the lost lines are marked with
+        SCREEN_GAP."""
         old, n = self.screen_rows, len(rows)
         self.screen_rows = rows
         if old is None or len(old) != n:
             self.screen_base = len(self.transcript)
         else:
-            settled = last_nonempty(old)
-            step = max(n // 2, 1)
-            for shift in range(0, n, step):
-                if shift and shift >= settled:
-                    shift = None  # nothing settled left to compare: lines may be lost
+            last = last_nonempty(old)
+            found = 0 if last < 0 else None  # a blank screen: nothing to lose
+            for shift in range(0, n, max(n // 2, 1)) if last >= 0 else []:
+                if shift > last:
+                    break  # nothing of the old screen left to compare with
+                if (all(rows[i] == old[i + shift] for i in range(last - shift))
+                        and rows[last - shift].startswith(old[last])):
+                    found = shift
                     break
-                if all(rows[i] == old[i + shift] for i in range(settled - shift)):
-                    break
-            else:
-                shift = None
-            if shift is None:
+            if found is None:
+                del self.transcript[self.screen_base + last + 1:]
                 self.transcript.append(SCREEN_GAP)
                 self.screen_base = len(self.transcript)
             else:
-                self.screen_base += shift
+                self.screen_base += found
         del self.transcript[self.screen_base:]
         self.transcript += rows[:last_nonempty(rows) + 1]
 
@@ -288,7 +286,7 @@ class Machine:
                 raise TestFailure("waiting for the prompt on the screen: QEMU exited with "
                                   "status %s" % self.proc.poll())
             try:
-                rows = self.screen()
+                rows = self.steady_screen()
             except (OSError, ValueError, TestFailure):
                 rows = None  # QMP not up yet, or the display not yet set
             if rows:
@@ -309,7 +307,9 @@ class Machine:
         return self.boot_log
 
     def _cmd_on_screen(self, line, timeout):
-        self.look()
+        deadline = time.monotonic() + timeout
+        while self.look() is None and time.monotonic() < deadline:
+            time.sleep(POLL)
         at = self._prompt_row()
         if at is None:
             raise TestFailure("cmd %r: no prompt at the end of the screen to type at:\n%s"
@@ -318,8 +318,7 @@ class Machine:
         deadline = time.monotonic() + timeout
         while True:
             time.sleep(POLL)
-            self.look()
-            end = self._prompt_row()
+            end = self._prompt_row() if self.look() is not None else None
             if end is not None and end > at:
                 break
             if self.proc.poll() is not None:
