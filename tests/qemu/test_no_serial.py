@@ -24,17 +24,18 @@ GREY, BRIGHT_GREEN, BRIGHT_YELLOW = b"\xaa\xaa\xaa", b"\x55\xff\x55", b"\xff\xff
 _reference, _reference_lock = {}, threading.Lock()
 
 
-def reference(line):
-    """line's output over the serial line of a machine with a serial port
-    (booted once, for the lines whose output does not fit on the screen)."""
+def reference(m, line):
+    """line's output over the serial line of a q35 machine with a serial port
+    booting m's image (booted once, for the lines whose output does not fit
+    on the screen)."""
     with _reference_lock:
         if line not in _reference:
-            m = harness.Machine(harness.TOP + "/build/morestack.img", machine="q35", memory="512M")
+            ref = harness.Machine(m.image, machine="q35", memory="512M")
             try:
-                m.boot()
-                _reference[line] = m.cmd(line)
+                ref.boot()
+                _reference[line] = ref.cmd(line)
             finally:
-                m.close()
+                ref.close()
         return _reference[line]
 
 
@@ -69,7 +70,7 @@ def test_the_banner_reaches_the_screen(m):
 
 def test_help_typed_on_the_keyboard(m):
     out = m.cmd("help")
-    expect_tail_of(reference("help"), out, "help")
+    expect_tail_of(reference(m, "help"), out, "help")
     expect_re(r"^  poweroff +switch the machine off", out, "help on the screen")
 
 
@@ -195,7 +196,7 @@ def pc(fn):
 @pc
 def test_pc_help_and_poweroff(m):
     expect_in("keyboard: PS/2 (i8042), scan code set 1 (translated), US layout", m.boot_log)
-    expect_tail_of(reference("help"), m.cmd("help"), "help")
+    expect_tail_of(reference(m, "help"), m.cmd("help"), "help")
     expect_re(r"^RAM: 511 MiB", m.cmd("mem"), "mem on the screen")
     m.type("poweroff\r")
     expect_equal(0, m.wait_exit(60), "QEMU exit status after poweroff")
