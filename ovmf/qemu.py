@@ -43,12 +43,14 @@ def fresh_vars(workdir, template=OVMF_VARS):
 
 
 def command(image, workdir, machine="q35", memory="512M", test=False, icount=False,
-            gdb=False, serial="stdio", extra=(), firmware="plain"):
+            gdb=False, serial="stdio", extra=(), firmware="plain", drive="ide"):
     """The QEMU argument list that boots image (a raw disk with an ESP) under OVMF.
 
     test=True adds the exit device, the fw_cfg flag that makes kernel faults
     end QEMU with EXIT_KERNEL_FAULT, and -no-reboot (a reboot ends QEMU).
     firmware is a key of FIRMWARE: "plain", "secboot-ms" or "secboot-snakeoil".
+    serial="none": a machine without serial port (only screen and keyboard).
+    drive: how the image is attached, one of DRIVES (see drive_args).
     """
     if firmware not in FIRMWARE:
         sys.exit(f"qemu.py: unknown firmware {firmware!r}: one of {', '.join(FIRMWARE)}")
@@ -62,7 +64,7 @@ def command(image, workdir, machine="q35", memory="512M", test=False, icount=Fal
     args = [QEMU, "-machine", f"{machine},accel=tcg", "-m", memory, "-smp", "1",
             "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
             "-drive", f"if=pflash,format=raw,unit=1,file={fresh_vars(workdir, vars_template)}",
-            "-drive", f"format=raw,file={image},snapshot=on",
+            *drive_args(image, drive),
             "-nic", "none", "-serial", serial]
     if firmware != "plain":
         # The secboot build keeps its variables in SMM: only SMM code may write
@@ -81,6 +83,27 @@ def command(image, workdir, machine="q35", memory="512M", test=False, icount=Fal
     if gdb:
         args += ["-s", "-S"]
     return args + list(extra)
+
+
+# How the image is attached (command's drive=), as a PC's boot disk would be.
+# "ide" is QEMU's default interface for the machine: PIIX IDE on pc, the
+# ICH9 southbridge's AHCI on q35. The others are added devices.
+DRIVES = ("ide", "usb", "ahci", "nvme")
+
+
+def drive_args(image, drive):
+    """The flags that attach image (a snapshot: runs never write it) as drive."""
+    if drive == "ide":
+        return ["-drive", f"format=raw,file={image},snapshot=on"]
+    disk = ["-drive", f"if=none,id=disk,format=raw,file={image},snapshot=on"]
+    if drive == "usb":   # a USB stick on an XHCI (USB 3) controller
+        return disk + ["-device", "qemu-xhci,id=xhci",
+                       "-device", "usb-storage,bus=xhci.0,drive=disk"]
+    if drive == "ahci":  # a SATA disk on an AHCI controller of its own
+        return disk + ["-device", "ahci,id=ahci", "-device", "ide-hd,drive=disk,bus=ahci.0"]
+    if drive == "nvme":
+        return disk + ["-device", "nvme,serial=morestack,drive=disk"]
+    raise ValueError(f"qemu.py: unknown drive {drive!r}: one of {', '.join(DRIVES)}")
 
 
 def main():

@@ -5,7 +5,9 @@
 
 Each test file boots once for its shared tests, and once more for each
 @own_machine test; those boots are independent jobs spread over -j
-workers (default: the number of CPUs). Serial logs go to build/qemu-logs/.
+workers (default: the number of CPUs). Serial logs go to build/qemu-logs/
+(NAME.log), with what the screen showed beside them (NAME.screen.log) for
+machines without a serial port.
 """
 import argparse
 import concurrent.futures
@@ -45,6 +47,10 @@ def jobs_of(path, pattern):
     return jobs
 
 
+def tail_name(m):
+    return "serial log tail" if m.serial else "screen tail (no serial port)"
+
+
 def run_job(image, logdir, job):
     """Boots one machine and runs the job's tests on it; returns [(name, ok, message, secs)]."""
     name, tests, config = job
@@ -56,7 +62,7 @@ def run_job(image, logdir, job):
             print("  boot %s: prompt after %.1f s wall (%s, %s)" %
                   (name, m.boot_seconds, m.machine, m.memory), flush=True)
         except harness.TestFailure as e:
-            msg = "boot failed: %s\n  serial log tail:\n%s" % (e, harness.indent(m.tail()))
+            msg = "boot failed: %s\n  %s:\n%s" % (e, tail_name(m), harness.indent(m.tail()))
             return [("%s::%s" % (name.split(".")[0], t[0]), False, msg, 0) for t in tests]
         for tname, fn in tests:
             t0 = time.monotonic()
@@ -65,7 +71,7 @@ def run_job(image, logdir, job):
                 fn(m)
                 results.append((full, True, "", time.monotonic() - t0))
             except harness.TestFailure as e:
-                results.append((full, False, "%s\n  serial log tail:\n%s" % (e, harness.indent(m.tail(25))),
+                results.append((full, False, "%s\n  %s:\n%s" % (e, tail_name(m), harness.indent(m.tail(25))),
                                 time.monotonic() - t0))
             except Exception:
                 results.append((full, False, traceback.format_exc(), time.monotonic() - t0))
