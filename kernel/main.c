@@ -61,6 +61,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 	trap_set_irq_handler(4, serial_irq);
 	pic_unmask(4);
 	ps2_init();
+	firmware_init();
 	sti();
 	shell_run();
 }
