@@ -105,7 +105,7 @@ enum fb_choice {
 };
 #define FB_MIN_WIDTH 640        /* 80 cells of the kernel's 8x16 font */
 #define FB_MIN_HEIGHT 400       /* 25 rows */
-#define FB_MAX_WIDTH 3840       /* the largest mode the loader picks by itself */
-#define FB_MAX_HEIGHT 2160
+#define FB_MAX_WIDTH 1920       /* the largest mode the loader picks by itself */
+#define FB_MAX_HEIGHT 1200
 
 #endif

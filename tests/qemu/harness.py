@@ -41,8 +41,10 @@ def own_machine(fn):
 class Machine:
     """One QEMU process: serial on a pipe, output collected by a thread."""
 
-    def __init__(self, image, machine="q35", memory="512M", log_path=None, icount=False):
+    def __init__(self, image, machine="q35", memory="512M", log_path=None, icount=False,
+                 extra=()):
         self.image, self.machine, self.memory = image, machine, memory
+        self.extra = tuple(extra)  # more QEMU arguments, e.g. ("-device", "qemu-xhci")
         self.icount = icount
         self.log_path = log_path
         self.out = ""          # everything received, \r removed
@@ -55,7 +57,7 @@ class Machine:
 
     def start(self):
         args = qemu.command(self.image, self.workdir, self.machine, self.memory, test=True,
-                            icount=self.icount)
+                            icount=self.icount, extra=self.extra)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, bufsize=0)
         self.t0 = time.monotonic()
