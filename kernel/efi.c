@@ -75,14 +75,16 @@ const void *acpi_map_phys(void *ctx, uint64_t phys, uint64_t len)
 void acpi_init(void)
 {
 	const struct acpi_info *a = &acpi_tables;
+	uint64_t t0 = rdtsc();
 	if (acpi_parse(&acpi_tables, boot_info.acpi_rsdp, acpi_map_phys, NULL) < 0) {
 		kprintf("acpi: no usable tables: %s\n", a->problem);
 		return;
 	}
-	kprintf("acpi: RSDP rev %u (%s) -> %s, %d tables, %d bad%s%s; \\_S5_ %s\n",
+	kprintf("acpi: RSDP rev %u (%s) -> %s, %d tables, %d bad%s%s; \\_S5_ %s; read in %lu us\n",
 		a->rsdp_revision, a->rsdp_oem, a->root_is_xsdt ? "XSDT" : "RSDT", a->count, a->bad,
 		a->problem[0] ? "; " : "", a->problem,
-		a->s5 == ACPI_S5_FOUND ? "found" : a->s5 == ACPI_S5_MALFORMED ? "malformed" : "missing");
+		a->s5 == ACPI_S5_FOUND ? "found" : a->s5 == ACPI_S5_MALFORMED ? "malformed" : "missing",
+		tsc_to_us(rdtsc() - t0));
 }
 
 const struct acpi_info *acpi(void)

@@ -269,7 +269,7 @@ static const struct command commands[] = {
 	{ "step", "[on|off]", "demos pause at each picture until a key", cmd_step },
 	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
-	{ "reboot", "[METHOD]", "restart: efi, acpi, cf9, kbd, triple in turn, or the one named",
+	{ "reboot", "[METHOD]", "restart: efi, acpi, cf9, kbd, triple in turn, or one",
 	  cmd_reboot },
 	{ "poweroff", "[METHOD]", "switch off: efi, then acpi (S5), or the one named", cmd_poweroff },
 	{ NULL, NULL, NULL, NULL },
