@@ -3,8 +3,10 @@
  *
  * It does what only the firmware can help with, then leaves for good:
  *   1. measures the TSC against the firmware's Stall(), for boot timing;
- *   2. records the GOP framebuffer, the ACPI RSDP, the runtime services
- *      table and the memory attributes table (for W^X runtime mappings);
+ *   2. chooses a screen mode with at least 80x25 cells of the kernel's
+ *      8x16 font (choose_mode) and records its GOP framebuffer, the ACPI
+ *      RSDP, the runtime services table and the memory attributes table
+ *      (for W^X runtime mappings);
  *   3. loads the kernel ELF embedded in this image at a fresh physical
  *      place and keeps a copy of the file for its symbol table;
  *   4. builds bootstrap page tables (identity RX and direct map RW+NX with
