@@ -149,14 +149,14 @@ static void find_framebuffer(struct boot_info *bi)
 	EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
 	bi->fb_mode = gop->Mode->Mode;
 	static const CHAR16 *const how[] = {
-		[FB_CHOICE_KEPT] = L"the firmware's, kept",
-		[FB_CHOICE_SWITCHED] = L"switched from the firmware's",
-		[FB_CHOICE_NONE_FITS] = L"the firmware's: no mode has 640x400 and a framebuffer",
-		[FB_CHOICE_SETMODE_FAILED] = L"the firmware's: SetMode failed",
+		[FB_CHOICE_KEPT] = L"kept",
+		[FB_CHOICE_SWITCHED] = L"switched: it has no 80x25 cells",
+		[FB_CHOICE_NONE_FITS] = L"kept: no mode has 80x25 cells and a framebuffer",
+		[FB_CHOICE_SETMODE_FAILED] = L"kept: SetMode refused the better one",
 	};
-	Print(L"morestack: screen: GOP mode %d of %d, %dx%d (%s mode %d, %dx%d)\n", bi->fb_mode,
-	      bi->fb_modes, info->HorizontalResolution, info->VerticalResolution, how[bi->fb_choice],
-	      before, before_w, before_h);
+	Print(L"morestack: screen: GOP mode %d of %d, %dx%d; the firmware's mode %d, %dx%d, %s\n",
+	      bi->fb_mode, bi->fb_modes, info->HorizontalResolution, info->VerticalResolution, before,
+	      before_w, before_h, how[bi->fb_choice]);
 	switch (info->PixelFormat) {
 	case PixelRedGreenBlueReserved8BitPerColor: bi->fb_format = FB_RGBX; break;
 	case PixelBlueGreenRedReserved8BitPerColor: bi->fb_format = FB_BGRX; break;

@@ -142,6 +142,9 @@ int pci_bar(const struct pci_dev *d, int index, struct pci_bar *bar)
 	uint16_t off = (uint16_t)(PCI_BAR0 + 4 * index);
 	bool was_on = read_rflags() & (1u << 9); /* nothing may touch the device meanwhile */
 	cli();
+	/* Writes still in write-combining buffers (the framebuffer's) must reach
+	 * the device before it stops decoding, or they are lost. */
+	__asm__ volatile("sfence" ::: "memory");
 	uint16_t cmd = pci_read16(d, PCI_COMMAND);
 	pci_write16(d, PCI_COMMAND, cmd & ~(PCI_CMD_IO | PCI_CMD_MEMORY));
 	uint32_t lo = pci_read32(d, off);

@@ -236,8 +236,8 @@ def test_pc_legacy_ports(m):
 def test_too_small_mode_is_switched(m):
     # The firmware starts in 600x400 (the VGA device's preferred mode): too
     # narrow for 80 columns, so the loader picks the largest mode up to 1920x1200.
-    loader = expect_re(r"morestack: screen: GOP mode (\d+) of (\d+), (\d+)x(\d+) \(switched from "
-                       r"the firmware's mode (\d+), 600x400\)", m.out, "loader's line")
+    loader = expect_re(r"morestack: screen: GOP mode (\d+) of (\d+), (\d+)x(\d+); the firmware's "
+                       r"mode \d+, 600x400, switched: it has no 80x25 cells", m.out, "loader's line")
     w, h = int(loader.group(3)), int(loader.group(4))
     expect(w >= 640 and h >= 400 and w <= 1920 and h <= 1200, "chosen %dx%d" % (w, h))
     out = m.cmd("sysinfo screen")
@@ -255,3 +255,17 @@ def test_no_gop_no_screen(m):
     expect_sections(out)
     expect_in("screen: none (the firmware has no graphics output protocol)", out)
     expect_not_in("VGA compatible controller", out)
+
+
+@config(machine="q35", memory="512M",
+        extra=("-vga", "none", "-device", "VGA,xres=600,yres=400,vgamem_mb=1"))
+def test_no_mode_fits_keeps_the_firmwares(m):
+    # 1 MiB of video memory holds 600x400 but no mode of 640x480 or more:
+    # the firmware's mode stays, and the console makes do with 75x25.
+    expect_re(r"morestack: screen: GOP mode 0 of 1, 600x400; the firmware's mode 0, 600x400, "
+              r"kept: no mode has 80x25 cells and a framebuffer", m.out, "loader's line")
+    out = m.cmd("sysinfo screen")
+    expect_re(r"^screen: GOP mode 0 of 1 modes, 600x400, ", out)
+    expect_in("chosen: the firmware's mode: no mode has 80x25 cells", out)
+    expect_in("console: 600x400 pixels, 600 per line, 75x25 text", out)
+    expect_equal((600, 400), m.screendump()[:2], "screendump size")
