@@ -189,16 +189,26 @@ void pci_enable(const struct pci_dev *d, uint16_t command_bits)
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | command_bits);
 }
 
+uint8_t pci_next_capability(const struct pci_dev *d, uint8_t pos, int *guard)
+{
+	if (pos == 0) {
+		if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+			return 0;
+		*guard = 0;
+		pos = pci_read8(d, PCI_CAP_PTR) & 0xfc;
+	} else {
+		pos = pci_read8(d, (uint16_t)(pos + 1)) & 0xfc;
+	}
+	/* 48 capabilities fill the 192 bytes above the header: a longer chain loops. */
+	return pos >= 0x40 && ++*guard <= 48 ? pos : 0;
+}
+
 uint8_t pci_find_capability(const struct pci_dev *d, uint8_t id)
 {
-	if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
-		return 0;
-	uint8_t p = pci_read8(d, PCI_CAP_PTR) & 0xfc;
-	for (int n = 0; n < 48 && p >= 0x40; n++) { /* 48 caps fill 192 bytes: a loop ends here */
+	int guard;
+	for (uint8_t p = pci_next_capability(d, 0, &guard); p; p = pci_next_capability(d, p, &guard))
 		if (pci_read8(d, p) == id)
 			return p;
-		p = pci_read8(d, (uint16_t)(p + 1)) & 0xfc;
-	}
 	return 0;
 }
 

@@ -80,8 +80,16 @@ struct pci_bar {
 int pci_bar(const struct pci_dev *d, int index, struct pci_bar *bar);
 /* Sets these PCI_CMD_* bits in the command register (e.g. bus mastering). */
 void pci_enable(const struct pci_dev *d, uint16_t command_bits);
-/* A capability's offset in configuration space, 0 if none (e.g. 0x05 MSI, 0x11 MSI-X). */
+/* A capability's offset in configuration space, 0 if none. */
+#define PCI_CAP_PM 0x01
+#define PCI_CAP_MSI 0x05
+#define PCI_CAP_VENDOR 0x09
+#define PCI_CAP_EXPRESS 0x10
+#define PCI_CAP_MSIX 0x11
 uint8_t pci_find_capability(const struct pci_dev *d, uint8_t id);
+/* Walks the capability list: pos 0 gives the first, then pass the last
+ * one back; 0 at the end. *guard (set by the first call) stops a loop. */
+uint8_t pci_next_capability(const struct pci_dev *d, uint8_t pos, int *guard);
 
 /* "USB controller (xHCI)", "Host bridge", ...: from the class codes. */
 const char *pci_class_name(uint8_t class, uint8_t subclass, uint8_t prog_if);

@@ -188,6 +188,24 @@ static void show_bars(const struct pci_dev *d)
 	}
 }
 
+static void show_capabilities(const struct pci_dev *d)
+{
+	char line[160];
+	size_t n = 0;
+	int guard;
+	for (uint8_t p = pci_next_capability(d, 0, &guard); p && n < sizeof line - 24;
+	     p = pci_next_capability(d, p, &guard)) {
+		uint8_t id = pci_read8(d, p);
+		const char *name = id == PCI_CAP_PM ? "PM" : id == PCI_CAP_MSI ? "MSI"
+				 : id == PCI_CAP_VENDOR ? "vendor" : id == PCI_CAP_EXPRESS ? "PCIe"
+				 : id == PCI_CAP_MSIX ? "MSI-X" : NULL;
+		n += (size_t)(name ? ksnprintf(line + n, sizeof line - n, " %s@%#x", name, p)
+				   : ksnprintf(line + n, sizeof line - n, " %#x@%#x", id, p));
+	}
+	if (n)
+		kprintf("      capabilities:%s\n", line);
+}
+
 static void show_pci(void)
 {
 	char how[120];
@@ -199,6 +217,7 @@ static void show_pci(void)
 			d->vendor, d->device, d->class, d->subclass, d->prog_if,
 			pci_class_name(d->class, d->subclass, d->prog_if));
 		show_bars(d);
+		show_capabilities(d);
 	}
 }
 

@@ -185,6 +185,10 @@ def test_pci_q35_through_ecam(m):
     expect(where[0] >= 1, "the xHCI controller is behind the root port, on bus %d" % where[0])
     expect_equal("USB controller (xHCI)", d[5], "class name")
     expect_equal(("mem64", 16384), d[6].get(0), "xHCI BAR0 (64-bit, 16 KiB)")
+    # qemu-xhci offers MSI-X (what an xHCI driver wants), and a PCIe capability below a root port.
+    caps = expect_re(r"01:00\.0 1b36:000d .*\n(?:      BAR.*\n)*      capabilities:(.*)", out).group(1)
+    for cap in ("MSI-X@", "PCIe@"):
+        expect_in(cap, caps, "xHCI capabilities")
     expect_re(r"^  USB: 1 controllers \(1 xHCI\)", m.cmd("sysinfo keyboard"))
 
 
