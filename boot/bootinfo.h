@@ -87,6 +87,25 @@ struct boot_info {
 
 	uint32_t firmware_revision;
 	char firmware_vendor[64];   /* ASCII, NUL-terminated */
+
+	/* The GOP mode the loader chose (boot/loader.c, find_framebuffer). */
+	uint32_t fb_mode;           /* the mode in use */
+	uint32_t fb_modes;          /* modes the firmware offered; 0: no GOP at all */
+	uint32_t fb_firmware_mode;  /* the mode the firmware had set */
+	uint32_t fb_choice;         /* enum fb_choice */
 };
+
+/* How the loader came to its screen mode. */
+enum fb_choice {
+	FB_CHOICE_NO_GOP,       /* no Graphics Output Protocol: no screen */
+	FB_CHOICE_KEPT,         /* the firmware's mode has 80x25 cells and a framebuffer */
+	FB_CHOICE_SWITCHED,     /* the largest mode that does (up to the cap) */
+	FB_CHOICE_NONE_FITS,    /* no mode does: the firmware's mode kept as it is */
+	FB_CHOICE_SETMODE_FAILED, /* SetMode refused: the firmware's mode kept */
+};
+#define FB_MIN_WIDTH 640        /* 80 cells of the kernel's 8x16 font */
+#define FB_MIN_HEIGHT 400       /* 25 rows */
+#define FB_MAX_WIDTH 1920       /* the largest mode the loader picks by itself */
+#define FB_MAX_HEIGHT 1200
 
 #endif

@@ -3,8 +3,10 @@
  *
  * It does what only the firmware can help with, then leaves for good:
  *   1. measures the TSC against the firmware's Stall(), for boot timing;
- *   2. records the GOP framebuffer, the ACPI RSDP, the runtime services
- *      table and the memory attributes table (for W^X runtime mappings);
+ *   2. chooses a screen mode with at least 80x25 cells of the kernel's
+ *      8x16 font (choose_mode) and records its GOP framebuffer, the ACPI
+ *      RSDP, the runtime services table and the memory attributes table
+ *      (for W^X runtime mappings);
  *   3. loads the kernel ELF embedded in this image at a fresh physical
  *      place and keeps a copy of the file for its symbol table;
  *   4. builds bootstrap page tables (identity RX and direct map RW+NX with
@@ -89,12 +91,72 @@ static void find_config_tables(struct boot_info *bi)
 		bi->acpi_rsdp = rsdp1;
 }
 
+/* Does a mode have a linear framebuffer and room for 80x25 cells of 8x16? */
+static int mode_fits(const EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *m)
+{
+	return m->PixelFormat < PixelBltOnly && m->HorizontalResolution >= FB_MIN_WIDTH &&
+	       m->VerticalResolution >= FB_MIN_HEIGHT;
+}
+
+/*
+ * Chooses the screen mode: the firmware's if it fits (firmware usually sets
+ * the panel's native mode), else the largest mode that fits and is at most
+ * FB_MAX_WIDTH x FB_MAX_HEIGHT; with none, the firmware's stays. Says what
+ * it chose (OVMF copies Print to the serial line) and records it.
+ */
+static void choose_mode(EFI_GRAPHICS_OUTPUT_PROTOCOL *gop, struct boot_info *bi)
+{
+	UINT32 current = gop->Mode->Mode, best = current;
+	UINT64 best_area = 0;
+	bi->fb_modes = gop->Mode->MaxMode;
+	bi->fb_firmware_mode = current;
+	bi->fb_choice = FB_CHOICE_KEPT;
+	if (mode_fits(gop->Mode->Info))
+		return;
+	for (UINT32 i = 0; i < gop->Mode->MaxMode; i++) {
+		EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *m = NULL;
+		UINTN size = 0;
+		if (EFI_ERROR(gop->QueryMode(gop, i, &size, &m)) || !m)
+			continue;
+		UINT64 area = (UINT64)m->HorizontalResolution * m->VerticalResolution;
+		if (mode_fits(m) && m->HorizontalResolution <= FB_MAX_WIDTH &&
+		    m->VerticalResolution <= FB_MAX_HEIGHT && area > best_area) {
+			best = i;
+			best_area = area;
+		}
+		FreePool(m);
+	}
+	if (!best_area) {
+		bi->fb_choice = FB_CHOICE_NONE_FITS;
+		return;
+	}
+	EFI_STATUS st = gop->SetMode(gop, best);
+	bi->fb_choice = EFI_ERROR(st) ? FB_CHOICE_SETMODE_FAILED : FB_CHOICE_SWITCHED;
+}
+
 static void find_framebuffer(struct boot_info *bi)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
-	if (EFI_ERROR(BS->LocateProtocol(&GraphicsOutputProtocol, NULL, (VOID **)&gop)) || !gop)
+	if (EFI_ERROR(BS->LocateProtocol(&GraphicsOutputProtocol, NULL, (VOID **)&gop)) || !gop) {
+		Print(L"morestack: screen: no graphics output (GOP): serial only\n");
+		bi->fb_choice = FB_CHOICE_NO_GOP;
 		return;
+	}
+	UINT32 before = gop->Mode->Mode;
+	UINT32 before_w = gop->Mode->Info->HorizontalResolution;
+	UINT32 before_h = gop->Mode->Info->VerticalResolution;
+	choose_mode(gop, bi);
 	EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
+	bi->fb_mode = gop->Mode->Mode;
+	static const CHAR16 *const how[] = {
+		[FB_CHOICE_KEPT] = L"kept",
+		[FB_CHOICE_SWITCHED] = L"switched: it has no 80x25 cells",
+		[FB_CHOICE_NONE_FITS] = L"kept: no mode has 80x25 cells and a framebuffer",
+		[FB_CHOICE_SETMODE_FAILED] = L"kept: SetMode refused the better one",
+	};
+	Print(L"morestack: screen: GOP mode %d of %d, %dx%d; the firmware's mode %d, %dx%d, %s\n",
+	      bi->fb_mode, bi->fb_modes, info->HorizontalResolution, info->VerticalResolution, before,
+	      before_w, before_h, how[bi->fb_choice]);
 	switch (info->PixelFormat) {
 	case PixelRedGreenBlueReserved8BitPerColor: bi->fb_format = FB_RGBX; break;
 	case PixelBlueGreenRedReserved8BitPerColor: bi->fb_format = FB_BGRX; break;

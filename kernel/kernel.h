@@ -62,9 +62,13 @@ void symbols_init(void);
 int symbolize(uint64_t addr, char *buf, size_t cap);
 void backtrace_print(uint64_t rip, uint64_t rbp, int max);
 
-/* efi.c */
-_Noreturn void machine_reboot(void);
-_Noreturn void machine_poweroff(void);
+/* efi.c: method NULL tries every method in order (and halts if all fail);
+ * a named one returns 1 if it did not work, -1 if there is no such method */
+int machine_reboot(const char *method);
+int machine_poweroff(const char *method);
+const char *power_methods(bool reboot); /* "efi|acpi|..." */
+void firmware_init(void); /* ACPI tables, PCI, the loader's screen mode: a line each */
+const char *fb_choice_name(uint32_t choice); /* enum fb_choice in words */
 
 /* pic.c */
 void pic_init(void);

@@ -72,6 +72,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 	pic_unmask(4);
 	ps2_init();
 	tick_init();
+	firmware_init();
 	sti();
 	shell_run();
 }

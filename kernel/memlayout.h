@@ -63,6 +63,11 @@
 #define FB_VIRT 0xffffe80000000000UL
 #define FB_REGION (1UL << 30)
 
+/* PCI Express configuration space of segment 0 (kernel/pci.c): the MCFG's
+ * ECAM window, 1 MiB a bus, mapped uncached and never executable. */
+#define ECAM_VIRT 0xffffe90000000000UL
+#define ECAM_REGION (256UL << 20)
+
 /* Kernel image, linked at this address (see kernel/kernel.ld). */
 #define KERNEL_BASE 0xffffffff80000000UL
 

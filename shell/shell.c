@@ -141,16 +141,31 @@ static void cmd_wx(int argc, char **argv)
 	kprintf(n ? "wx: FAIL, W^X is broken\n" : "wx: ok, no page is both writable and executable\n");
 }
 
+/* `reboot [METHOD]`, `poweroff [METHOD]`: every method in order, or one
+ * (for testing, and for firmware whose ResetSystem misbehaves). */
+static void power_command(const char *name, bool reboot, int argc, char **argv)
+{
+	if (argc > 2) {
+		kprintf("%s: usage: %s [%s]\n", name, name, power_methods(reboot));
+		return;
+	}
+	const char *method = argc == 2 ? argv[1] : NULL;
+	int r = reboot ? machine_reboot(method) : machine_poweroff(method);
+	if (r < 0)
+		kprintf("%s: no method '%s'; usage: %s [%s]\n", name, method, name,
+			power_methods(reboot));
+	else if (r > 0)
+		kprintf("%s: %s did not work; the machine is still up\n", name, method);
+}
+
 static void cmd_reboot(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	machine_reboot();
+	power_command("reboot", true, argc, argv);
 }
 
 static void cmd_poweroff(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	machine_poweroff();
+	power_command("poweroff", false, argc, argv);
 }
 
 /* Deliberate faults, to see the fault reports (and test them). */
@@ -256,8 +271,9 @@ static const struct command commands[] = {
 	{ "step", "[on|off]", "demos pause at each picture until a key", cmd_step },
 	{ "color", "[on|off]", "ANSI colour in the demos' drawings", cmd_color },
 	{ "bench", "", "the runtime's figures on this machine (BENCH lines)", cmd_bench },
-	{ "reboot", "", "restart the machine (UEFI ResetSystem)", cmd_reboot },
-	{ "poweroff", "", "switch the machine off (UEFI ResetSystem)", cmd_poweroff },
+	{ "reboot", "[METHOD]", "restart: efi, acpi, cf9, kbd, triple in turn, or one",
+	  cmd_reboot },
+	{ "poweroff", "[METHOD]", "switch off: efi, then acpi (S5), or the one named", cmd_poweroff },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -69,9 +69,10 @@ class Machine:
     drive: how the image is attached (qemu.command's drive=)."""
 
     def __init__(self, image, machine="q35", memory="512M", log_path=None, icount=False,
-                 firmware="plain", serial=True, drive="ide"):
+                 firmware="plain", serial=True, drive="ide", extra=()):
         self.image, self.machine, self.memory = image, machine, memory
         self.firmware = firmware  # ovmf/qemu.py FIRMWARE: plain, secboot-ms, secboot-snakeoil
+        self.extra = tuple(extra)  # more QEMU arguments, e.g. ("-device", "qemu-xhci")
         self.icount = icount
         self.serial, self.drive = serial, drive
         # The screen's transcript (serial=False): every row seen, in order;
@@ -92,7 +93,8 @@ class Machine:
     def start(self):
         args = qemu.command(self.image, self.workdir, self.machine, self.memory, test=True,
                             icount=self.icount, firmware=self.firmware,
-                            serial="stdio" if self.serial else "none", drive=self.drive)
+                            serial="stdio" if self.serial else "none", drive=self.drive,
+                            extra=self.extra)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, bufsize=0)
         self.t0 = time.monotonic()

@@ -17,13 +17,14 @@ UNIT_LDFLAGS := -no-pie -fsanitize=address,undefined
 UNIT_LIBS := -lcmocka
 
 # Each test, and the modules it links (kernel/, lib/, shell/, runtime/).
-UNIT_TESTS := format pmem pagetable lineedit symbols heap
+UNIT_TESTS := format pmem pagetable lineedit symbols heap acpi
 UNIT_MODULES_format := lib/format
 UNIT_MODULES_pmem := kernel/pmem
 UNIT_MODULES_pagetable := kernel/pagetable lib/format
 UNIT_MODULES_lineedit := shell/lineedit
 UNIT_MODULES_symbols := lib/symbols
 UNIT_MODULES_heap := lib/format runtime/heap
+UNIT_MODULES_acpi := kernel/acpi lib/format
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/unit/test_%)
 UNIT_HEADERS := $(wildcard kernel/*.h lib/*.h shell/*.h runtime/*.h boot/*.h tests/unit/*.h)
