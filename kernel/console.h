@@ -3,6 +3,8 @@
 #define MORESTACK_CONSOLE_H
 #include <stdarg.h>
 void console_write(const char *s, unsigned long n);
+/* Starts the screen console (fbcon_init) and draws what was printed before. */
+void console_start_screen(void);
 /* Nonzero while console_write runs: an interrupt must not stop the task
  * printing (kernel/stop.c), or the screen would be left mid-sequence. */
 extern volatile int console_busy;

@@ -62,7 +62,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 {
 	(void)unused;
 	memmap_reclaim_loader();
-	fbcon_init();
+	console_start_screen();
 	char screen[160];
 	fbcon_describe(screen, sizeof screen);
 	kprintf("screen console: %s\n", screen);

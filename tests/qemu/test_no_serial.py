@@ -71,7 +71,7 @@ def test_the_banner_reaches_the_screen(m):
 def test_help_typed_on_the_keyboard(m):
     out = m.cmd("help")
     expect_tail_of(reference(m, "help"), out, "help")
-    expect_re(r"^  poweroff +switch the machine off", out, "help on the screen")
+    expect_re(r"^  poweroff \[METHOD\] +switch off", out, "help on the screen")
 
 
 def test_a_command_with_every_key(m):
