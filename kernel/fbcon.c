@@ -96,10 +96,22 @@ static void draw_cell(uint32_t x, uint32_t y)
 		ch = ' ';
 	const uint8_t *g = f->glyphs + (ch - FONT_FIRST) * f->row_bytes * f->height;
 	uint32_t fg = fc.palette[attr[i] & 15], bg = fc.palette[attr[i] >> 4];
+	/* Two pixels a store: the four colour pairs two glyph bits can make
+	 * (the left pixel in the low half). A full screen took 18.3 ms of
+	 * guest instructions a pixel at a time, 1280x800 (bench screen_redraw). */
+	const uint64_t pair[4] = { bg | (uint64_t)bg << 32, fg | (uint64_t)bg << 32,
+				   bg | (uint64_t)fg << 32, fg | (uint64_t)fg << 32 };
 	volatile uint32_t *p = fc.fb + (uint64_t)y * f->height * fc.stride + x * f->width;
-	for (uint32_t row = 0; row < f->height; row++, p += fc.stride, g += f->row_bytes)
-		for (uint32_t col = 0; col < f->width; col++)
+	for (uint32_t row = 0; row < f->height; row++, p += fc.stride, g += f->row_bytes) {
+		volatile uint64_t *q = (volatile uint64_t *)p;
+		uint32_t col = 0;
+		for (; col + 1 < f->width; col += 2) {
+			uint32_t bits = g[col >> 3] >> (6 - (col & 7)); /* col at bit 1, col+1 at bit 0 */
+			q[col >> 1] = pair[((bits >> 1) & 1) | (bits & 1) << 1];
+		}
+		if (col < f->width) /* an odd width's last column */
 			p[col] = (g[col >> 3] >> (7 - (col & 7))) & 1 ? fg : bg;
+	}
 }
 
 static void redraw(void)

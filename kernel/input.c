@@ -33,11 +33,14 @@ void input_push(uint8_t c)
 		queue[tail++ % QUEUE] = c;
 }
 
-/* Moves what the UART received into the queue (IRQ 4, and input_getc). */
+/* Moves what the UART received into the queue (IRQ 4, and input_getc),
+ * as long as there is room: what does not fit waits in the UART, whose
+ * full FIFO holds the sender back (QEMU stops reading its end; a real
+ * line's sender overruns it, as it would without the queue). */
 void input_drain_serial(void)
 {
 	int c;
-	while ((c = serial_getc()) >= 0)
+	while (tail - head < QUEUE && (c = serial_getc()) >= 0)
 		input_push((uint8_t)c);
 }
 
