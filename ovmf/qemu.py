@@ -42,7 +42,7 @@ def fresh_vars(workdir, template=OVMF_VARS):
     return path
 
 
-def command(image, workdir, machine="q35", memory="512M", test=False, icount=False,
+def command(image, workdir, machine="q35", memory="512M", test=False, exit_on_fault=True, icount=False,
             gdb=False, serial="stdio", extra=(), firmware="plain", drive="ide"):
     """The QEMU argument list that boots image (a raw disk with an ESP) under OVMF.
 
@@ -75,8 +75,9 @@ def command(image, workdir, machine="q35", memory="512M", test=False, icount=Fal
         # and type on the keyboard through it.
         args += ["-qmp", "unix:%s,server=on,wait=off" % os.path.join(workdir, "qmp.sock")]
         args += ["-display", "none", "-monitor", "none", "-no-reboot",
-                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                 "-fw_cfg", "name=opt/morestack/exit-on-fault,string=1"]
+                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if exit_on_fault:  # off: a fault halts the machine, as on a PC, and its screen stays
+            args += ["-fw_cfg", "name=opt/morestack/exit-on-fault,string=1"]
     if icount:
         # One instruction per virtual nanosecond: guest time counts instructions.
         args += ["-icount", "shift=0", "-fw_cfg", "name=opt/morestack/icount,string=1"]

@@ -69,10 +69,11 @@ class Machine:
     drive: how the image is attached (qemu.command's drive=)."""
 
     def __init__(self, image, machine="q35", memory="512M", log_path=None, icount=False,
-                 firmware="plain", serial=True, drive="ide", extra=()):
+                 firmware="plain", serial=True, drive="ide", extra=(), exit_on_fault=True):
         self.image, self.machine, self.memory = image, machine, memory
         self.firmware = firmware  # ovmf/qemu.py FIRMWARE: plain, secboot-ms, secboot-snakeoil
         self.extra = tuple(extra)  # more QEMU arguments, e.g. ("-device", "qemu-xhci")
+        self.exit_on_fault = exit_on_fault  # False: a kernel fault halts, as on a PC
         self.icount = icount
         self.serial, self.drive = serial, drive
         # The screen's transcript (serial=False): every row seen, in order;
@@ -94,7 +95,7 @@ class Machine:
         args = qemu.command(self.image, self.workdir, self.machine, self.memory, test=True,
                             icount=self.icount, firmware=self.firmware,
                             serial="stdio" if self.serial else "none", drive=self.drive,
-                            extra=self.extra)
+                            extra=self.extra, exit_on_fault=self.exit_on_fault)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, bufsize=0)
         self.t0 = time.monotonic()

@@ -1,7 +1,9 @@
 """The console on the screen (kernel/fbcon.c): what the serial line shows is
 on the GOP framebuffer too, read back through QEMU's screendump and
 matched cell by cell against the Debian font the kernel draws with."""
-from harness import expect, expect_equal, expect_in
+import time
+
+from harness import expect, expect_equal, expect_in, own_machine
 import screen
 
 MACHINE = dict(machine="q35", memory="512M")
@@ -64,3 +66,36 @@ def test_the_fonts_are_read_right(m):
         for c in "H":
             expect(all(r == r[::-1] or r[:-1] == r[:-1][::-1] for r in bits[c]),
                    "%s: %r mirrors itself" % (path, c))
+
+
+def halted_screen(m, command):
+    """Runs command, which stops the machine; returns the screen's rows once
+    it says it halted (the machine stays up: no exit-on-fault here)."""
+    m.send(command + "\r")
+    m.wait_for(r"Nothing more will happen: switch the machine off or reset it\.", 60)
+    time.sleep(0.5)
+    expect(m.proc.poll() is None, "QEMU is still running: the machine halted, it did not reset")
+    rows, _ = screen.text(m.screendump())
+    while rows and rows[-1] == "":
+        rows.pop()
+    return rows
+
+
+@own_machine
+def test_a_kernel_fault_is_on_the_screen_and_the_machine_halts(m):
+    rows = halted_screen(m, "crash null")
+    shown = "\n".join(rows)
+    for line in ("*** kernel fault: #PF page fault (vector 14), error code 0x0",
+                 "  cause: read from a non-present page in supervisor mode",
+                 "  backtrace (frame pointers):",
+                 "*** morestack has halted: a fault in the kernel itself (above): nothing "
+                 "after it can be trusted.",
+                 "*** Nothing more will happen: switch the machine off or reset it."):
+        expect_in(line, shown, "the screen")
+    expect(any(r.startswith("  RIP=") for r in rows), "the registers on the screen")
+    expect_equal("*** Nothing more will happen: switch the machine off or reset it.", rows[-1],
+                 "the last line on the screen")
+
+
+test_a_kernel_fault_is_on_the_screen_and_the_machine_halts.machine_config = dict(
+    machine="q35", memory="512M", exit_on_fault=False)
