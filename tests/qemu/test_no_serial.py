@@ -181,6 +181,29 @@ def test_scrolling_more_than_a_screen(m):
     expect_equal(summary.rstrip("\n").split("\n")[-1], rows[i - 1], "the row above the prompt")
 
 
+def test_every_demo_runs_from_the_keyboard(m):
+    # The whole lecture: more than a screen, so what scrolled by in one poll
+    # is marked as a gap; the end is on the screen and nothing differs from Go.
+    out = m.cmd("demo all", timeout=240)
+    expect_re(r"^demo: all \d+ demos ran$", out, "the end of demo all on the screen")
+    expect_not_in("DIFFERS FROM GO", out, "demo all on the screen")
+    expect_not_in("was killed", out, "demo all on the screen")
+
+
+def test_ctrl_c_on_the_keyboard_stops_a_task(m):
+    mark = len(m.transcript)
+    m.type("hang spin\r")
+    m.wait_screen(r"^hang: 1 task \(spin\) running; Ctrl-C stops it$", since=mark)
+    m.qmp("send-key", keys=[{"type": "qcode", "data": q} for q in ("ctrl", "c")],
+          **{"hold-time": 20})
+    m.wait_screen(r"^\^C hang: interrupted$", since=mark)
+    m.wait_screen(r"^morestack> $|^morestack>$", since=mark)
+    shown = "\n".join(m.transcript[mark:])
+    expect_re(r"\(spin\) stopped at pc 0x[0-9a-f]+ <hang_spin\+0x[0-9a-f]+>", shown,
+              "the stop on the screen")
+    expect_re(r"task \d+: 12 frames deep and back: checksum ok", m.cmd("grow 12"))
+
+
 @own_machine
 def test_poweroff_typed_on_the_keyboard(m):
     m.type("poweroff\r")
