@@ -6,6 +6,7 @@ benchmarks all build their command lines here.
 
     python3 ovmf/qemu.py run IMAGE [--machine q35|pc] [--memory 1G] [--icount]
                          [--firmware plain|secboot-ms|secboot-snakeoil]
+                         [--drive ide|usb|ahci|nvme] [--no-serial]
     python3 ovmf/qemu.py cmdline IMAGE ...   # print the command, don't run it
 
 The firmware comes from Debian's `ovmf` package; each run gets a fresh
@@ -116,19 +117,30 @@ def main():
     ap.add_argument("--icount", action="store_true")
     ap.add_argument("--gdb", action="store_true")
     ap.add_argument("--firmware", default="plain", choices=sorted(FIRMWARE))
+    ap.add_argument("--drive", default="ide", choices=DRIVES,
+                    help="attach the image as a disk (ide), a USB stick, AHCI or NVMe")
+    ap.add_argument("--no-serial", action="store_true",
+                    help="a PC with no serial port: QEMU's window is the screen and keyboard")
     a = ap.parse_args()
     if not os.path.exists(a.image):
         sys.exit(f"qemu.py: no image {a.image}: run make first")
     workdir = tempfile.mkdtemp(prefix="morestack-qemu-")
     try:
-        # -nographic puts the serial line and QEMU's monitor on this terminal.
+        # -nographic puts the serial line and QEMU's monitor on this terminal;
+        # with --no-serial, QEMU's window is all there is, as on most PCs.
         args = command(a.image, workdir, a.machine, a.memory, icount=a.icount, gdb=a.gdb,
-                       serial="mon:stdio", extra=["-nographic"], firmware=a.firmware)
+                       serial="none" if a.no_serial else "mon:stdio",
+                       extra=[] if a.no_serial else ["-nographic"], firmware=a.firmware,
+                       drive=a.drive)
         if a.action == "cmdline":
             print(" ".join(args))
             return 0
-        print("morestack: booting in QEMU; quit with Ctrl-A then X "
-              "(or type 'poweroff' at the prompt)", flush=True)
+        if a.no_serial:
+            print("morestack: booting in QEMU's window (no serial port); type 'poweroff' "
+                  "there, or close the window", flush=True)
+        else:
+            print("morestack: booting in QEMU; quit with Ctrl-A then X "
+                  "(or type 'poweroff' at the prompt)", flush=True)
         return os.spawnvp(os.P_WAIT, args[0], args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
