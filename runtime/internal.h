@@ -37,6 +37,14 @@ _Noreturn void rt_kill_self(const char *reason);
 _Noreturn void rt_kill_self_because(const char *why); /* a stop request (preempt.c) */
 void rt_stop_point(void);                              /* dies here if a stop stands */
 const char *rt_stop_reason(void);                      /* the stop standing, or NULL */
+extern const char *volatile rt_stop_why;               /* (the same, for the fast paths) */
+/* At the runtime's entries (yield, park, spawn): one load and a branch
+ * not taken, unless a stop stands. */
+static inline void rt_stop_check(void)
+{
+	if (__builtin_expect(rt_stop_why != NULL, 0))
+		rt_stop_point();
+}
 void rt_stop_unrun(struct rt_task *t);                 /* counts a runnable task stopped unrun */
 bool rt_stop_covers_parked(struct rt_task *t);         /* a parked task the stop ends (counted) */
 bool rt_async_safe(struct rt_task *t, const struct rt_regs *regs); /* stackfault.c */

@@ -43,7 +43,7 @@
 
 #include "format.h"
 
-static const char *volatile stop_reason;
+const char *volatile rt_stop_why; /* the standing stop's reason, or NULL */
 static uint64_t stop_first_parked;
 static uint64_t stops_async, stops_sync, stops_unrun;
 
@@ -57,7 +57,7 @@ bool rt_stop_covers_parked(struct rt_task *t)
 
 const char *rt_stop_reason(void)
 {
-	return stop_reason;
+	return rt_stop_why;
 }
 
 void rt_stop_unrun(struct rt_task *t)
@@ -69,23 +69,23 @@ void rt_stop_unrun(struct rt_task *t)
 void rt_stop_request(const char *reason, uint64_t first_parked_id)
 {
 	stop_first_parked = first_parked_id;
-	stop_reason = reason ? reason : "stopped";
+	rt_stop_why = reason ? reason : "stopped";
 }
 
 void rt_stop_clear(void)
 {
-	stop_reason = NULL;
+	rt_stop_why = NULL;
 }
 
 bool rt_stop_requested(void)
 {
-	return stop_reason != NULL;
+	return rt_stop_why != NULL;
 }
 
 /* From an interrupt or signal handler. See the drawing at the top. [fault-safe] */
 bool rt_preempt(struct rt_regs *regs)
 {
-	const char *why = stop_reason;
+	const char *why = rt_stop_why;
 	struct rt_task *t = rt_current();
 	if (!why || !t || !rt_async_safe(t, regs))
 		return false;
@@ -103,7 +103,7 @@ bool rt_preempt(struct rt_regs *regs)
 /* From the runtime's entry points, in the task: dies here if a stop stands. */
 void rt_stop_point(void)
 {
-	const char *why = stop_reason;
+	const char *why = rt_stop_why;
 	if (!why || !rt_current())
 		return;
 	stops_sync++;

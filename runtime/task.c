@@ -156,8 +156,8 @@ static struct rt_task *runq_next(void)
 {
 	struct rt_task *t;
 	while ((t = runq_pop())) {
-		const char *why = rt_stop_reason();
-		if (why)
+		const char *why = rt_stop_why;
+		if (__builtin_expect(why != NULL, 0))
 			rt_stop_unrun(t);
 		else if (t->image && !rt_stack_wake(t))
 			why = "out of memory for its stack as it woke";
@@ -331,7 +331,7 @@ static uint64_t spawn_sys(void *arg)
 struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 {
 	rt_init();
-	rt_stop_point();
+	rt_stop_check();
 	struct spawn_req req = { fn, arg, name };
 	return (struct rt_task *)rt_systemstack(spawn_sys, &req);
 }
@@ -339,7 +339,7 @@ struct rt_task *rt_spawn(rt_func fn, uint64_t arg, const char *name)
 /* Lets every other runnable task run once; returns at once if there is none. */
 void rt_yield(void)
 {
-	rt_stop_point();
+	rt_stop_check();
 	struct rt_task *cur = rt_current();
 	if (!cur || !sched.runq_head)
 		return;
@@ -358,7 +358,7 @@ void rt_park_on(bool (*commit)(struct rt_task *self, void *arg), void *arg, cons
 	struct rt_task *t = rt_current();
 	if (!t)
 		return;
-	rt_stop_point();
+	rt_stop_check();
 	t->wait_reason = reason;
 	mcall(park_m, &req);
 }
