@@ -437,6 +437,28 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 static timer_t stress_timer;
 static long stress_ns;
 
+/* Makes *t, once (*made), a CLOCK_MONOTONIC timer raising signo: a
+ * high-resolution timer, not setitimer's profiling clock, which ticks at
+ * the kernel's HZ, a few hundred times a second. False if none can be made. */
+static bool timer_make(timer_t *t, bool *made, int signo)
+{
+	if (!*made) {
+		struct sigevent ev;
+		memset(&ev, 0, sizeof ev);
+		ev.sigev_notify = SIGEV_SIGNAL;
+		ev.sigev_signo = signo;
+		*made = timer_create(CLOCK_MONOTONIC, &ev, t) == 0;
+	}
+	return *made;
+}
+
+/* Arms t to fire once, ns from now; 0 disarms it. */
+static void timer_arm(timer_t t, long ns)
+{
+	struct itimerspec it = { { 0, 0 }, { ns / 1000000000, ns % 1000000000 } };
+	timer_settime(t, 0, &it, NULL);
+}
+
 /* Arms the stress timer once: re-armed after each tick, so the program
  * always runs between two moves, for the interval or four times as long as
  * the last move took, whichever is longer (a 100 MiB stack takes
@@ -444,9 +466,7 @@ static long stress_ns;
  * run at all). */
 static void stress_arm(long last_ns)
 {
-	long ns = 4 * last_ns > stress_ns ? 4 * last_ns : stress_ns;
-	struct itimerspec it = { { 0, 0 }, { ns / 1000000000, ns % 1000000000 } };
-	timer_settime(stress_timer, 0, &it, NULL);
+	timer_arm(stress_timer, 4 * last_ns > stress_ns ? 4 * last_ns : stress_ns);
 }
 
 /* SIGPROF: the move-stress switch's tick. */
@@ -471,20 +491,11 @@ static void on_tick(int sig, siginfo_t *si, void *ctx)
 		stress_arm((long)(plat_now_ns() - t0));
 }
 
-/* A high-resolution timer (CLOCK_MONOTONIC), not setitimer's profiling
- * clock: that one ticks at the kernel's HZ, a few hundred times a second. */
 void host_stress(unsigned interval_us)
 {
 	static bool made;
-	if (!made) {
-		struct sigevent ev;
-		memset(&ev, 0, sizeof ev);
-		ev.sigev_notify = SIGEV_SIGNAL;
-		ev.sigev_signo = SIGPROF;
-		if (timer_create(CLOCK_MONOTONIC, &ev, &stress_timer) != 0)
-			return;
-		made = true;
-	}
+	if (!timer_make(&stress_timer, &made, SIGPROF))
+		return;
 	stress_ns = (long)interval_us * 1000;
 	rt_stress_moves = interval_us != 0;
 	stress_arm(0); /* an interval of 0 disarms it */
@@ -500,12 +511,6 @@ void host_stress(unsigned interval_us)
 static timer_t stop_timer;
 static const char *volatile stop_reason;
 static uint64_t stop_first;
-
-static void stop_arm(long ns)
-{
-	struct itimerspec it = { { 0, 0 }, { ns / 1000000000, ns % 1000000000 } };
-	timer_settime(stop_timer, 0, &it, NULL);
-}
 
 static void on_stop(int sig, siginfo_t *si, void *ctx)
 {
@@ -529,31 +534,24 @@ static void on_stop(int sig, siginfo_t *si, void *ctx)
 		GREGS(STORE)
 #undef STORE
 	}
-	stop_arm(STOP_RETRY_NS);
+	timer_arm(stop_timer, STOP_RETRY_NS);
 }
 
 void host_stop_after(unsigned us, const char *reason, uint64_t first_parked_id)
 {
 	static bool made;
-	if (!made) {
-		struct sigevent ev;
-		memset(&ev, 0, sizeof ev);
-		ev.sigev_notify = SIGEV_SIGNAL;
-		ev.sigev_signo = SIGALRM;
-		if (timer_create(CLOCK_MONOTONIC, &ev, &stop_timer) != 0)
-			return;
-		made = true;
-	}
+	if (!timer_make(&stop_timer, &made, SIGALRM))
+		return;
 	stop_first = first_parked_id;
 	stop_reason = reason;
-	stop_arm(us ? (long)us * 1000 : 1);
+	timer_arm(stop_timer, us ? (long)us * 1000 : 1);
 }
 
 void host_stop_cancel(void)
 {
 	stop_reason = NULL;
 	rt_stop_clear();
-	stop_arm(0);
+	timer_arm(stop_timer, 0);
 }
 
 /* Loads the symbol table of our own executable, for fault reports. */
