@@ -325,8 +325,7 @@ int machine_reboot(const char *method)
 	int r = power("reboot", reboot_methods, method);
 	if (r || method)
 		return r;
-	kprintf("reboot: nothing worked; halted. Reset the machine by hand.\n");
-	halt_forever();
+	kernel_halt("reboot: no method worked; reset the machine by hand");
 }
 
 int machine_poweroff(const char *method)
@@ -336,6 +335,5 @@ int machine_poweroff(const char *method)
 	int r = power("poweroff", poweroff_methods, method);
 	if (r || method)
 		return r;
-	kprintf("poweroff: nothing worked; halted. It is safe to switch off.\n");
-	halt_forever();
+	kernel_halt("poweroff: no method worked; it is safe to switch off");
 }
