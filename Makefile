@@ -206,6 +206,7 @@ bench: $(B)/.bench-deps-ok $(IMAGE) $(B)/bench/rt_bench
 	@sh bench/disasm.sh $(B)/bench/rt_bench $(B)/bench/gobench
 
 include bench/bench.mk
+include labs/labs.mk
 include tests/unit/unit.mk
 include tests/rt/rt.mk
 
