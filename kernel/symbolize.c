@@ -94,8 +94,12 @@ void backtrace_print(uint64_t rip, uint64_t rbp, int max)
 			kprintf("  (frame pointer %#lx is not a readable stack address: trace ends)\n", rbp);
 			return;
 		}
+		/* LAB backtrace BEGIN: read this frame's return address and the caller's frame pointer */
 		uint64_t *frame = (uint64_t *)rbp;
 		uint64_t ret = frame[1], next = frame[0];
+		/* LAB backtrace ELSE
+		uint64_t ret = 0, next = 0; // your code: what does rbp point at? (labs/backtrace)
+		LAB backtrace END */
 		if (ret == 0)
 			break;
 		if (ret == last_ret) {

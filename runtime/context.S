@@ -25,6 +25,7 @@
 /* Saves the caller's context in *\ctx: our return address is where it
  * continues, and its %rsp is the one after that return. Clobbers %rax, \sp. */
 .macro save_caller_context ctx, sp
+	/* LAB switch BEGIN: save the caller's rsp (after our return), rip and callee-saved registers; keep the return address in %rax (rt_mcall pushes it) */
 	movq (%rsp), %rax
 	leaq 8(%rsp), \sp
 	movq \sp, CTX_RSP(\ctx)
@@ -35,6 +36,9 @@
 	movq %r13, CTX_R13(\ctx)
 	movq %r14, CTX_R14(\ctx)
 	movq %r15, CTX_R15(\ctx)
+	/* LAB switch ELSE
+	movq (%rsp), %rax
+	LAB switch END */
 .endm
 
 	.text
@@ -57,6 +61,7 @@ rt_context_switch:
  */
 	.type rt_context_load, @function
 rt_context_load:
+	/* LAB switch BEGIN: load the callee-saved registers and rsp from *ctx, and continue at its rip (the ud2 stands in) */
 	movq CTX_RBX(%rdi), %rbx
 	movq CTX_RBP(%rdi), %rbp
 	movq CTX_R12(%rdi), %r12
@@ -66,6 +71,9 @@ rt_context_load:
 	movq CTX_RSP(%rdi), %rsp
 	xorl %eax, %eax
 	jmpq *CTX_RIP(%rdi)
+	/* LAB switch ELSE
+	ud2
+	LAB switch END */
 	.size rt_context_switch, . - rt_context_switch
 
 /*
