@@ -143,6 +143,8 @@ $(B)/BOOTX64.EFI: $(B)/boot/loader.so
 
 # The disk image and the USB stick: tools/usb.mk.
 include tools/usb.mk
+# make qemu-gdb, make gdb: tools/gdb/gdb.mk.
+include tools/gdb/gdb.mk
 
 run: $(IMAGE)
 	$(PYTHON) ovmf/qemu.py run $(IMAGE)
