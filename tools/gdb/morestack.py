@@ -471,6 +471,22 @@ kernel/memlayout.h), so this needs the kernel's page tables in CR3."""
 
 # ---- the current frame chain, drawn ----
 
+def word_what(w):
+    """A word of a frame, in words: a code address by its symbol, another
+    kernel-half address by its region (kernel/memlayout.h), or a value."""
+    if w >= KERNEL_BASE:
+        sym = symbolize(w)
+        return "local: %s" % (sym if sym != "?" else "an address in the kernel image")
+    if w >> 47 == 0x1ffff:
+        for base, what in ((0xffffe00000000000, "a closure trampoline"),
+                           (0xffffd00000000000, "an address in a kernel stack"),
+                           (0xffffc00000000000, "an address in a task stack"),
+                           (PHYS_OFFSET, "an address in the direct map (the heap)")):
+            if w >= base:
+                return "local: " + what
+    return "local"
+
+
 class Frames(gdb.Command):
     """frames [N]: the current frame-pointer chain (N frames, default 8),
 drawn as the demos draw a frame (demos/demo_frames.c): every word of each
@@ -490,10 +506,24 @@ runs of locals are folded."""
         rip, rsp, rbp = register("rip"), register("rsp"), register("rbp")
         tramp = address_of("rt_defer_trampoline")
         print("frames from rip %#x, rsp %#x, rbp %#x (innermost first)" % (rip, rsp, rbp))
+        state = prologue_state(rip)
         for i in range(n):
             src = source_of(rip, is_return=i > 0)
             print("  ------------------------------------------------------------ #%d %s%s" % (
                 i, symbolize(rip, is_return=i > 0), "  " + src if src else ""))
+            if i == 0 and state is not None:
+                # At its first instruction (a breakpoint on a function stops
+                # there): no frame yet, rbp is still the caller's.
+                print("  offset    address             value               what")
+                if state == 1:
+                    print("  SP+0x0    %#018x  %#018x  saved rbp: the caller's frame, just "
+                          "pushed" % (rsp, read_u64(rsp)))
+                ret = read_u64(rsp + 8 * state)
+                print("  SP+%#-6x %#018x  %#018x  return address -> %s  (the prologue has "
+                      "not run: no frame of its own yet)" % (8 * state, rsp + 8 * state, ret,
+                                                          symbolize(ret, is_return=True)))
+                rip, rsp = ret, rsp + 8 * state + 8
+                continue
             if rbp < rsp or rbp - rsp > (1 << 20) or rbp & 7:
                 print("  (rbp %#x is not a frame above rsp %#x: the chain ends)" % (rbp, rsp))
                 return
@@ -506,9 +536,7 @@ runs of locals are folded."""
                         print("  ...       (%d more words of locals, saved registers and "
                               "outgoing arguments)" % (locals_ - 5))
                     continue
-                print("  SP+%#-6x %#018x  %#018x  %s" % (8 * k, rsp + 8 * k, w,
-                                                        "local" if w >> 47 not in (0x1ffff,)
-                                                        else "local (an address)"))
+                print("  SP+%#-6x %#018x  %#018x  %s" % (8 * k, rsp + 8 * k, w, word_what(w)))
             nxt, ret = words[-2], words[-1]
             print("  SP+%#-6x %#018x  %#018x  saved rbp: the caller's frame" % (
                 rbp - rsp, rbp, nxt))
