@@ -38,12 +38,12 @@ class Gdb:
     -x), its output read as it comes so that a test can act (type on the
     serial line) when a marker appears."""
 
-    def __init__(self, m, commands):
+    def __init__(self, m, commands, preamble=()):
         self.m = m
         init = gdbinit(os.path.join(m.workdir, "gdbinit"), m.gdb_socket)
         script = os.path.join(m.workdir, "commands.gdb")
         with open(script, "w") as f:
-            f.write("\n".join(commands) + "\n")
+            f.write("\n".join(list(preamble) + list(commands)) + "\n")
         self.proc = subprocess.Popen(["gdb", "-q", "-nx", "-batch", "-x", init, "-x", script],
                                      cwd=TOP, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
@@ -221,6 +221,18 @@ def shell_stack_frames(text):
     return frames, folded
 
 
+# Bad inputs to the helpers, and the start of the error each must give.
+BAD_INPUTS = [("task 99999 bt", "no task 99999 (see 'info tasks')"),
+              ("task 1 frobnicate", "usage: task N bt [full]"),
+              ("task", "usage: task N bt [full]"),
+              ("pt", "usage: pt ADDR"),
+              ("pt 0x0000800000000000", "pt: 0x800000000000 is not canonical"),
+              ("pt nosuchsymbol", "pt: No symbol \"nosuchsymbol\" in current context."),
+              ("stack-moves x", "usage: stack-moves [N]"),
+              ("frames -1", "usage: frames [N]"),
+              ("break-growth sometimes", "usage: break-growth [all]")]
+
+
 def test_helpers_against_shell(m):
     """A parked task (spawn 200): info tasks against `tasks`, task N bt
     against `stack N`, pt against `pt` for its stack and the kernel image."""
@@ -233,8 +245,15 @@ def test_helpers_against_shell(m):
     pt_kernel = m.cmd("pt ffffffff80000000")
     g = Gdb(m, ["echo @TASKS\\n", "info tasks", "echo @BT\\n", "task %s bt" % tid,
                 "echo @PT1\\n", "pt %s" % lo.group(1), "echo @PT2\\n", "pt 0xffffffff80000000",
-                "echo @BAD\\n", "python exec(\"try:\\n gdb.execute('task 99999 bt')\\nexcept gdb.error as e:\\n print(e)\")",
-                "echo @END\\n", "detach"])
+                "echo @BAD\\n", "python",
+                "for c in BAD_INPUTS:",
+                "    try:",
+                "        gdb.execute(c)",
+                "        print('accepted:', c)",
+                "    except gdb.error as e:",
+                "        print('refused: %s: %s' % (c, e))",
+                "end", "echo @END\\n", "detach"], preamble=["python BAD_INPUTS = %r" % [
+                    c for c, _ in BAD_INPUTS]])
     gout = g.finish()
 
     # info tasks against tasks: every column both print.
@@ -267,7 +286,9 @@ def test_helpers_against_shell(m):
     for shell_pt, marker, end in ((pt_stack, "@PT1", "@PT2"), (pt_kernel, "@PT2", "@BAD")):
         expect_equal(shell_pt.strip().splitlines(), section(gout, marker, end).strip().splitlines(),
                      "pt: the shell against GDB")
-    expect_in("no task 99999 (see 'info tasks')", gout, "task 99999 bt")
+    bad = section(gout, "@BAD", "@END")
+    for c, why in BAD_INPUTS:
+        expect_in("refused: %s: %s" % (c, why), bad, "GDB's answer to a bad input")
 
     out = m.cmd("resume %s" % tid)
     expect_re(r"200 frames deep and back: checksum ok", out, "resume")

@@ -47,6 +47,23 @@ class Error(gdb.GdbError):
     pass
 
 
+class Command(gdb.Command):
+    """A helper command: run() does the work; memory GDB cannot read (the
+    kernel not loaded yet, an unmapped address) is an error that says so,
+    not a Python traceback."""
+
+    def invoke(self, arg, from_tty):
+        try:
+            self.run(arg)
+        except gdb.MemoryError as e:
+            raise Error("%s: cannot read the kernel's memory (%s); is the kernel running yet? "
+                        "(rip %#x)" % (self._name, e, register("rip")))
+
+    def __init__(self, name, kind):
+        super().__init__(name, kind)
+        self._name = name
+
+
 # ---- reading the machine ----
 
 def read_u64(addr):
@@ -155,7 +172,7 @@ def task_name(t):
         return "?"
 
 
-class InfoTasks(gdb.Command):
+class InfoTasks(Command):
     """info tasks: every task of the runtime (sched.all): id, name, state,
 its stack's range and size, its grows and shrinks, bytes moved and words
 adjusted. The task running now is marked with '*'. An asleep task
@@ -164,7 +181,7 @@ adjusted. The task running now is marked with '*'. An asleep task
     def __init__(self):
         super().__init__("info tasks", gdb.COMMAND_STATUS)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         tasks = all_tasks()
         cur = current_task()
         cur_id = int(cur["id"]) if cur is not None else None
@@ -319,7 +336,7 @@ def print_frames(frames, full):
     print("  %d frames" % len(frames))
 
 
-class Task(gdb.Command):
+class Task(Command):
     """task N bt [full]: task N's backtrace, from its saved context (t->ctx:
 rip and rbp as the scheduler left them; for the running task, the CPU's
 registers or its faulting ones), walking the frame pointers, with the real
@@ -330,7 +347,7 @@ the same function+offset are folded as the shell's `stack N` folds them;
     def __init__(self):
         super().__init__("task", gdb.COMMAND_STACK)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         argv = gdb.string_to_argv(arg)
         if len(argv) < 2 or argv[1] not in ("bt", "backtrace") or not argv[0].isdigit() \
                 or len(argv) > 3 or (len(argv) == 3 and argv[2] != "full"):
@@ -366,7 +383,7 @@ def move_line(r):
     return line
 
 
-class StackMoves(gdb.Command):
+class StackMoves(Command):
     """stack-moves [N]: the last N stack moves (default 16, all the ring
 holds), oldest first, each as the shell's `trace on` prints it: the task,
 old and new range, bytes moved (remapped: the used pages changed address;
@@ -377,7 +394,7 @@ runtime/stackmove.c's rt_move_ring."""
     def __init__(self):
         super().__init__("stack-moves", gdb.COMMAND_STATUS)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         arg = arg.strip()
         if arg and not arg.isdigit():
             raise Error("usage: stack-moves [N]")
@@ -418,7 +435,7 @@ def canonical(va):
     return top == 0 or top == (1 << 17) - 1
 
 
-class PageTable(gdb.Command):
+class PageTable(Command):
     """pt ADDR: the 4-level page-table walk for virtual address ADDR (an
 expression: 0x..., $rsp, &symbol), as the shell's `pt` prints it: CR3,
 then each level's entry and its bits in words, then the physical address.
@@ -428,13 +445,17 @@ kernel/memlayout.h), so this needs the kernel's page tables in CR3."""
     def __init__(self):
         super().__init__("pt", gdb.COMMAND_DATA)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         if not arg.strip():
             raise Error("usage: pt ADDR (a virtual address or expression)")
         try:
             va = int(gdb.parse_and_eval(arg).cast(gdb.lookup_type("unsigned long"))) & MASK64
         except gdb.error as e:
             raise Error("pt: %s" % e)
+        if not canonical(va):
+            raise Error("pt: %#x is not canonical: bits 63..47 must all equal bit 47, so no page "
+                        "table can map it (valid: below 0x0000800000000000 or from "
+                        "0xffff800000000000)" % va)
         names = {4: "PML4", 3: "PDPT", 2: "PD  ", 1: "PT  "}
         root = register("cr3") & PTE_ADDR
         print("pt %#018x: PML4 index %d, PDPT %d, PD %d, PT %d, offset %#x" % (
@@ -458,9 +479,7 @@ kernel/memlayout.h), so this needs the kernel's page tables in CR3."""
                 mapped = True
                 break
             table, level = e & PTE_ADDR, level - 1
-        if not canonical(va):
-            print("  => not canonical: an access raises #GP before any table is read")
-        elif not mapped:
+        if not mapped:
             print("  => not mapped: an access faults (#PF)")
         else:
             print("  => phys %#x, %s page, %s, %s" % (
@@ -487,7 +506,7 @@ def word_what(w):
     return "local"
 
 
-class Frames(gdb.Command):
+class Frames(Command):
     """frames [N]: the current frame-pointer chain (N frames, default 8),
 drawn as the demos draw a frame (demos/demo_frames.c): every word of each
 frame from its lowest address up, with its offset from the frame's %rsp,
@@ -498,7 +517,7 @@ runs of locals are folded."""
     def __init__(self):
         super().__init__("frames", gdb.COMMAND_STACK)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         arg = arg.strip()
         if arg and not arg.isdigit():
             raise Error("usage: frames [N]")
@@ -705,7 +724,7 @@ def on_stop(event):
             bp.armed = None
 
 
-class BreakGrowth(gdb.Command):
+class BreakGrowth(Command):
     """break-growth [all]: stop when a task's stack is about to grow
 (rt_stack_move with grow set; `all`: every move, shrinks and move-stress
 too). At the stop it shows the faulting instruction at source level, the
@@ -716,7 +735,7 @@ about to be adjusted; when the move is done (after 'continue' or
     def __init__(self):
         super().__init__("break-growth", gdb.COMMAND_BREAKPOINTS)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         arg = arg.strip()
         if arg not in ("", "all"):
             raise Error("usage: break-growth [all]")
@@ -725,7 +744,7 @@ about to be adjusted; when the move is done (after 'continue' or
             bp.number, "every move" if arg else "growths only"))
 
 
-class KernelEntry(gdb.Command):
+class KernelEntry(Command):
     """kernel-entry [go]: run to the kernel's first instruction (_start,
 kernel/entry.S) if the CPU is still at the reset vector (QEMU started
 with -S), or anywhere in the firmware with `go`. It uses a hardware
@@ -735,7 +754,7 @@ from then on (QEMU keeps software breakpoints itself, by address)."""
     def __init__(self):
         super().__init__("kernel-entry", gdb.COMMAND_RUNNING)
 
-    def invoke(self, arg, from_tty):
+    def run(self, arg):
         pc = register("rip")
         if pc >= KERNEL_BASE:
             print("morestack: the kernel runs (rip %#x <%s>); 'continue' lets it go on"
