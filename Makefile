@@ -3,6 +3,7 @@
 #   make test   build and run every test suite; last line "N passed, N failed"
 #   make image  build/morestack.img, a GPT disk image with an EFI system partition
 #   make usb    the same for a USB stick; DEV=/dev/sdX writes it safely (tools/usb.mk)
+#   make qemu-gdb, make gdb   QEMU waiting for GDB; GDB attached at source level (tools/gdb/gdb.mk)
 #   make clean
 # Missing Debian packages are installed when run as root (tools/deps.sh).
 
@@ -143,6 +144,8 @@ $(B)/BOOTX64.EFI: $(B)/boot/loader.so
 
 # The disk image and the USB stick: tools/usb.mk.
 include tools/usb.mk
+# make qemu-gdb, make gdb: tools/gdb/gdb.mk.
+include tools/gdb/gdb.mk
 
 run: $(IMAGE)
 	$(PYTHON) ovmf/qemu.py run $(IMAGE)

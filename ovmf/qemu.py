@@ -7,6 +7,7 @@ benchmarks all build their command lines here.
     python3 ovmf/qemu.py run IMAGE [--machine q35|pc] [--memory 1G] [--icount]
                          [--firmware plain|secboot-ms|secboot-snakeoil]
                          [--drive ide|usb|ahci|nvme] [--no-serial]
+                         [--gdb] [--gdb-port PORT] [--serial-log FILE]
     python3 ovmf/qemu.py cmdline IMAGE ...   # print the command, don't run it
 
 The firmware comes from Debian's `ovmf` package; each run gets a fresh
@@ -44,7 +45,7 @@ def fresh_vars(workdir, template=OVMF_VARS):
 
 
 def command(image, workdir, machine="q35", memory="512M", test=False, exit_on_fault=True, icount=False,
-            gdb=False, serial="stdio", extra=(), firmware="plain", drive="ide"):
+            gdb=False, serial="stdio", extra=(), firmware="plain", drive="ide", gdb_wait=True):
     """The QEMU argument list that boots image (a raw disk with an ESP) under OVMF.
 
     test=True adds the exit device, the fw_cfg flag that makes kernel faults
@@ -52,6 +53,10 @@ def command(image, workdir, machine="q35", memory="512M", test=False, exit_on_fa
     firmware is a key of FIRMWARE: "plain", "secboot-ms" or "secboot-snakeoil".
     serial="none": a machine without serial port (only screen and keyboard).
     drive: how the image is attached, one of DRIVES (see drive_args).
+    gdb: a GDB server: True on QEMU's default port 1234, a port number (on
+    127.0.0.1 only), or a -gdb endpoint such as "unix:PATH,server=on,wait=off";
+    gdb_wait: the CPU waits for GDB's `continue` before the firmware's first
+    instruction (-S).
     """
     if firmware not in FIRMWARE:
         sys.exit(f"qemu.py: unknown firmware {firmware!r}: one of {', '.join(FIRMWARE)}")
@@ -83,7 +88,14 @@ def command(image, workdir, machine="q35", memory="512M", test=False, exit_on_fa
         # One instruction per virtual nanosecond: guest time counts instructions.
         args += ["-icount", "shift=0", "-fw_cfg", "name=opt/morestack/icount,string=1"]
     if gdb:
-        args += ["-s", "-S"]
+        if gdb is True:
+            args += ["-s"]
+        elif isinstance(gdb, int):
+            args += ["-gdb", f"tcp:127.0.0.1:{gdb}"]
+        else:
+            args += ["-gdb", gdb]
+        if gdb_wait:
+            args += ["-S"]
     return args + list(extra)
 
 
@@ -115,23 +127,39 @@ def main():
     ap.add_argument("--machine", default="q35", choices=["q35", "pc"])
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--icount", action="store_true")
-    ap.add_argument("--gdb", action="store_true")
+    ap.add_argument("--gdb", action="store_true",
+                    help="wait for GDB on port 1234 before the first instruction")
+    ap.add_argument("--gdb-port", type=int, metavar="PORT",
+                    help="the same on PORT of 127.0.0.1 (make qemu-gdb: tools/gdb/gdb.mk)")
+    ap.add_argument("--serial-log", metavar="FILE",
+                    help="the serial line's output into FILE; QEMU's window (if there is a "
+                    "display) is the screen and keyboard")
     ap.add_argument("--firmware", default="plain", choices=sorted(FIRMWARE))
     ap.add_argument("--drive", default="ide", choices=DRIVES,
                     help="attach the image as a disk (ide), a USB stick, AHCI or NVMe")
     ap.add_argument("--no-serial", action="store_true",
                     help="a PC with no serial port: QEMU's window is the screen and keyboard")
     a = ap.parse_args()
+    if a.gdb_port is not None and not 0 < a.gdb_port < 65536:
+        ap.error(f"--gdb-port {a.gdb_port}: a TCP port is 1 to 65535")
+    if a.serial_log and a.no_serial:
+        ap.error("--serial-log and --no-serial: choose one")
     if not os.path.exists(a.image):
         sys.exit(f"qemu.py: no image {a.image}: run make first")
     workdir = tempfile.mkdtemp(prefix="morestack-qemu-")
     try:
         # -nographic puts the serial line and QEMU's monitor on this terminal;
         # with --no-serial, QEMU's window is all there is, as on most PCs.
-        args = command(a.image, workdir, a.machine, a.memory, icount=a.icount, gdb=a.gdb,
-                       serial="none" if a.no_serial else "mon:stdio",
-                       extra=[] if a.no_serial else ["-nographic"], firmware=a.firmware,
-                       drive=a.drive)
+        if a.serial_log:  # the window, or nothing to see where there is no display
+            serial = f"file:{a.serial_log}"
+            windowed = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            extra = [] if windowed else ["-display", "none"]
+        else:
+            serial = "none" if a.no_serial else "mon:stdio"
+            extra = [] if a.no_serial else ["-nographic"]
+        gdb = a.gdb_port if a.gdb_port is not None else a.gdb
+        args = command(a.image, workdir, a.machine, a.memory, icount=a.icount, gdb=gdb,
+                       serial=serial, extra=extra, firmware=a.firmware, drive=a.drive)
         if a.action == "cmdline":
             print(" ".join(args))
             return 0

@@ -116,6 +116,27 @@ bool rt_stack_hibernate(struct rt_task *t);
 bool rt_stack_wake(struct rt_task *t);
 bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, struct rt_regs *regs,
 		   bool grow);
+/*
+ * The last RT_MOVE_RING moves of any task, newest at
+ * rt_move_ring[(rt_moves_recorded - 1) % RT_MOVE_RING]: for debuggers
+ * (tools/gdb/morestack.py's stack-moves reads them by symbol) and fault
+ * reports. Written by the move path with plain stores into a fixed array:
+ * nothing allocates, nothing can fault. [fault-safe]
+ */
+enum rt_move_kind { RT_MOVE_GROW = 1, RT_MOVE_SHRINK, RT_MOVE_HIBERNATE, RT_MOVE_WAKE };
+struct rt_move_record {
+	uint64_t seq;              /* 1 for the first move since boot */
+	uint64_t task;             /* the task's id */
+	enum rt_move_kind kind;
+	bool remapped;             /* the used pages moved, not copied */
+	uintptr_t old_lo, old_hi, new_lo, new_hi;
+	uint64_t used;             /* bytes in use that moved */
+	uint64_t adjusted;         /* words adjusted: stack, registers, records */
+	uintptr_t rip;             /* the faulting or interrupted instruction, 0 if the task was not running */
+};
+#define RT_MOVE_RING 16
+extern struct rt_move_record rt_move_ring[RT_MOVE_RING];
+extern uint64_t rt_moves_recorded;
 
 /* ---- stackscan.S: the move's loops over every used word ----
  * Each word w of [src, end) with lo <= w <= hi becomes w + delta; the

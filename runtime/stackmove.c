@@ -23,7 +23,8 @@
  *      address a stack-clash probe loop counts down to, is decoded and
  *      adjusted by stackfault.c.
  *   4. Nothing here allocates, takes a lock or touches anything but the two
- *      stacks and the task's records: it runs in the fault handler.
+ *      stacks, the task's records and the ring of recent moves (a fixed
+ *      array, for debuggers): it runs in the fault handler.
  */
 #include "closure.h"
 #include "defer.h"
@@ -163,6 +164,20 @@ static void print_move(struct rt_task *t, const char *verb, uintptr_t lo, uintpt
 		 remapped ? "remapped" : "copied", bytes, adjusted);
 }
 
+struct rt_move_record rt_move_ring[RT_MOVE_RING];
+uint64_t rt_moves_recorded;
+
+/* Notes a finished move in the ring (internal.h): stores only. [fault-safe] */
+static void record_move(struct rt_task *t, enum rt_move_kind kind, bool remapped, uintptr_t lo,
+			uintptr_t hi, uintptr_t nlo, uintptr_t nhi, uint64_t used, uint64_t adjusted,
+			uintptr_t rip)
+{
+	struct rt_move_record *r = &rt_move_ring[rt_moves_recorded % RT_MOVE_RING];
+	*r = (struct rt_move_record){ rt_moves_recorded + 1, t->id, kind, remapped, lo, hi, nlo, nhi,
+				      used, adjusted, rip };
+	rt_moves_recorded++;
+}
+
 /* Every adjust step but the stack's own words, for a task that is not running. */
 static void adjust_records(struct rt_task *t, struct move *m)
 {
@@ -212,6 +227,7 @@ bool rt_stack_hibernate(struct rt_task *t)
 	rt_stack_retire(t, lo, hi, img, img + bytes, false);
 	t->stats.hibernations++;
 	t->stats.pointers_adjusted += m.adjusted;
+	record_move(t, RT_MOVE_HIBERNATE, false, lo, hi, img, img + bytes, hi - from, m.adjusted, 0);
 	if (rt_trace_moves)
 		rt_print("stack: task %lu hibernated [%#lx, %#lx) -> image [%#lx, %#lx), %lu bytes, "
 			 "adjusted %lu words\n", t->id, lo, hi, img, img + bytes, hi - from, m.adjusted);
@@ -236,6 +252,7 @@ bool rt_stack_wake(struct rt_task *t)
 	t->image = 0;
 	t->image_bytes = 0;
 	t->stats.pointers_adjusted += m.adjusted;
+	record_move(t, RT_MOVE_WAKE, false, img, img_hi, nlo, nhi, img_hi - from, m.adjusted, 0);
 	if (rt_trace_moves)
 		rt_print("stack: task %lu woke: image [%#lx, %#lx) -> [%#lx, %#lx), adjusted %lu words\n",
 			 t->id, img, img_hi, nlo, nhi, m.adjusted);
@@ -297,6 +314,8 @@ bool rt_stack_move(struct rt_task *t, size_t new_size, uintptr_t used_from, stru
 		t->stats.bytes_copied += hi - from;
 	t->stats.pointers_adjusted += m.adjusted;
 	t->stats.move_ns += plat_now_ns() - t0;
+	record_move(t, grow ? RT_MOVE_GROW : RT_MOVE_SHRINK, remapped, lo, hi, nlo, nhi, hi - from,
+		    m.adjusted, regs ? regs->rip : 0);
 	if (rt_trace_moves) {
 		print_move(t, grow ? "grew" : "shrank", lo, hi, nlo, nhi, remapped, hi - from, m.adjusted);
 		char sym[96] = "?";

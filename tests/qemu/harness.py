@@ -6,7 +6,7 @@ A test file tests/qemu/test_*.py defines functions test_NAME(m), where m is
 a booted Machine. All tests of a file share one boot, in file order, unless
 a test is marked @own_machine (it gets a fresh boot of its own: use it for
 tests that end the machine). A file may set MACHINE = dict(machine=...,
-memory=..., serial=False, drive="usb") for its boots. Tests fail by
+memory=..., serial=False, drive="usb", gdb=True) for its boots. Tests fail by
 raising TestFailure (the helpers below do), which carries a readable
 message; the runner adds the tail of the serial log (or, without one, of
 the screen's transcript).
@@ -72,7 +72,8 @@ class Machine:
     drive: how the image is attached (qemu.command's drive=)."""
 
     def __init__(self, image, machine="q35", memory="512M", log_path=None, icount=False,
-                 firmware="plain", serial=True, drive="ide", extra=(), exit_on_fault=True):
+                 firmware="plain", serial=True, drive="ide", extra=(), exit_on_fault=True,
+                 gdb=False):
         self.image, self.machine, self.memory = image, machine, memory
         self.firmware = firmware  # ovmf/qemu.py FIRMWARE: plain, secboot-ms, secboot-snakeoil
         self.extra = tuple(extra)  # more QEMU arguments, e.g. ("-device", "qemu-xhci")
@@ -93,12 +94,17 @@ class Machine:
         self.workdir = tempfile.mkdtemp(prefix="morestack-test-")
         self.boot_seconds = None
         self.eof = False       # the reader saw QEMU close the serial line
+        # gdb=True: a GDB server on a socket of this machine's own (no port
+        # to collide with another test or user); the CPU does not wait for it.
+        self.gdb_socket = os.path.join(self.workdir, "gdb.sock") if gdb else None
 
     def start(self):
         args = qemu.command(self.image, self.workdir, self.machine, self.memory, test=True,
                             icount=self.icount, firmware=self.firmware,
                             serial="stdio" if self.serial else "none", drive=self.drive,
-                            extra=self.extra, exit_on_fault=self.exit_on_fault)
+                            extra=self.extra, exit_on_fault=self.exit_on_fault,
+                            gdb="unix:%s,server=on,wait=off" % self.gdb_socket
+                            if self.gdb_socket else False, gdb_wait=False)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, bufsize=0)
         self.t0 = time.monotonic()
