@@ -27,8 +27,12 @@ rt_closure_stub_page:
 	.rept STUBS
 0:
 	endbr64
+	/* LAB closure BEGIN: env from this stub's slot (one page up) into %r10, then jump to its code */
 	movq 0b+4096(%rip), %r10
 	jmp *0b+4096+8(%rip)
+	/* LAB closure ELSE
+	ud2
+	LAB closure END */
 	.balign 64, 0xcc           /* int3 between stubs */
 	.endr
 	.global rt_closure_stub_page_end

@@ -174,12 +174,16 @@ static inline __attribute__((always_inline)) struct rt_defer_frame *frame_for(ui
 		return NULL;
 	}
 	f = frame_new();
-	uintptr_t *ret_slot = (uintptr_t *)f_rbp + 1;
 	f->top.rbp = f_rbp;
-	f->ret = *ret_slot;
 	f->next = rt_defer_frames;
 	rt_defer_frames = f;
+	/* LAB defer BEGIN: keep F's return address in f->ret and put rt_defer_trampoline in its place */
+	uintptr_t *ret_slot = (uintptr_t *)f_rbp + 1;
+	f->ret = *ret_slot;
 	*ret_slot = (uintptr_t)rt_defer_trampoline;
+	/* LAB defer ELSE
+	f->ret = 0;
+	LAB defer END */
 	return f;
 }
 
@@ -282,7 +286,10 @@ int rt_defer_pop(struct rt_defer_frame *f, const void **fn, uint64_t *args)
 struct rt_defer_returned rt_defer_return(struct rt_defer_frame *f)
 {
 	rt_headroom();
+	/* LAB defer BEGIN: give F its real return address back before the deferred calls run */
 	*(uintptr_t *)(f->top.rbp + 8) = f->ret;
+	/* LAB defer ELSE
+	LAB defer END */
 	struct rt_defer_rec *r;
 	while ((r = f->defers)) {
 		f->defers = r->next;

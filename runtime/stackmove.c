@@ -43,10 +43,14 @@ struct move {
 /* The one helper every adjust step uses. */
 static void adjust_word(uint64_t *w, struct move *m)
 {
+	/* LAB adjust BEGIN: if *w points into [m->lo, m->hi], move it by m->delta and count it */
 	if (*w - m->lo <= m->hi - m->lo) {
 		*w += m->delta;
 		m->adjusted++;
 	}
+	/* LAB adjust ELSE
+	(void)w, (void)m;
+	LAB adjust END */
 }
 
 /* The used part of the stack, copied and adjusted in one pass (adjustframe). */
@@ -97,11 +101,15 @@ static uintptr_t remap_grow(uintptr_t lo, uintptr_t hi, uintptr_t from, size_t n
 /* The faulting context: general registers and vector lanes, one by one. */
 static void adjust_registers(struct rt_regs *regs, struct move *m)
 {
+	/* LAB adjust BEGIN: every general register (rax to r15, in struct rt_regs order) and every vector lane */
 	uint64_t *r = &regs->rax;
 	for (int i = 0; i < 16; i++)
 		adjust_word(&r[i], m);
 	for (unsigned i = 0; i < regs->nlanes; i++)
 		adjust_word(regs->lanes[i], m);
+	/* LAB adjust ELSE
+	(void)regs, (void)m;
+	LAB adjust END */
 }
 
 /* A task that is not running: its saved context (adjustctxt). */
