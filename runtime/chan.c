@@ -129,13 +129,16 @@ static enum op_result send_now(struct chan_op *op)
 	struct rt_chan *c = op->c;
 	if (c->closed)
 		return OP_CLOSED;
+	/* LAB chan BEGIN: a receiver waits (the buffer is empty): give it the value directly, wake it */
 	struct rt_task *r = dequeue(&c->recvq, &c->recvq_tail);
-	if (r) { /* a receiver waits: hand over directly (the buffer is empty) */
+	if (r) {
 		memcpy(r->wait_elem, op->elem, c->elem_size);
 		r->wait_ok = 1;
 		rt_ready(r);
 		return OP_DONE;
 	}
+	/* LAB chan ELSE
+	LAB chan END */
 	if (c->len < c->cap) {
 		memcpy(slot(c, c->len++), op->elem, c->elem_size);
 		return OP_DONE;
@@ -199,6 +202,7 @@ void rt_chan_send(struct rt_chan *c, const void *elem)
 static enum op_result recv_now(struct chan_op *op)
 {
 	struct rt_chan *c = op->c;
+	/* LAB chan BEGIN: a sender waits: take its value (unbuffered), or the oldest and let its value join the full buffer's tail; wake it */
 	struct rt_task *s = dequeue(&c->sendq, &c->sendq_tail);
 	if (s) {
 		if (c->cap == 0) {
@@ -213,6 +217,8 @@ static enum op_result recv_now(struct chan_op *op)
 		op->received = true;
 		return OP_DONE;
 	}
+	/* LAB chan ELSE
+	LAB chan END */
 	if (c->len) {
 		memcpy(op->elem, slot(c, 0), c->elem_size);
 		c->head = (c->head + 1) % c->cap;
