@@ -28,7 +28,7 @@ KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap 
 KERNEL_S := entry trapentry
 LIB_C := format string symbols
 SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos \
-	sysinfo
+	sysinfo usb
 DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit \
 	demo_callret callret_twin demo_layout demo_stackpool demo_conventions \
 	demo_heapstack

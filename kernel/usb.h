@@ -74,4 +74,6 @@ const struct usb_controller *usb_controller(int i);
 int usb_unsupported_count(void);
 const struct pci_dev *usb_unsupported(int i);
 const char *usb_speed_name(unsigned speed);
+/* Port n's PORTSC now (xHCI 1.2 5.4.8), 0 if there is no such port. */
+uint32_t usb_port_status(int controller, unsigned port);
 #endif

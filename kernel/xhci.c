@@ -849,6 +849,7 @@ static void controller(const struct pci_dev *p)
 	struct xhc *x = &ctrl[nctrl];
 	x->info.pci = p;
 	x->info.kind = "xHCI";
+	x->info.handoff = "no USB Legacy Support capability";
 	uint64_t t0 = rdtsc();
 	int index = nctrl++;
 	if (!start(x, index)) {
@@ -931,4 +932,11 @@ int usb_unsupported_count(void) { return nunsupported; }
 const struct pci_dev *usb_unsupported(int i)
 {
 	return i >= 0 && i < nunsupported ? unsupported[i] : NULL;
+}
+
+uint32_t usb_port_status(int i, unsigned n)
+{
+	if (i < 0 || i >= nctrl || !ctrl[i].info.ready || n < 1 || n > ctrl[i].info.ports)
+		return 0;
+	return rd(ctrl[i].op, PORTSC(n));
 }
