@@ -28,6 +28,10 @@ struct usb_device {
 	struct usb_device_desc desc;
 	struct usb_config_desc config;
 	bool have_desc, have_config;
+	uint8_t raw_device[18];  /* the descriptors as received (usb -x) */
+	uint8_t raw_config[128];
+	uint8_t raw_hub[16];
+	uint16_t raw_config_len, raw_hub_len;
 	const char *role;        /* "keyboard", "hub", "boot mouse: ignored", ... */
 	char error[96];          /* the step that failed, if one did */
 	unsigned hub_ports;

@@ -492,6 +492,7 @@ static void enumerate(struct xhc *x, unsigned root_port, unsigned speed, int par
 	got = control(x, d, xd, "device descriptor", 0x80, 6, USB_DESC_DEVICE << 8, 0, 18);
 	if (got < 0)
 		return;
+	memcpy(d->raw_device, xd->buf, got < 18 ? (unsigned)got : 18);
 	if (usb_parse_device(xd->buf, (unsigned)got, &d->desc, &why)) {
 		dev_fail(d, "%s", why);
 		return;
@@ -510,6 +511,8 @@ static void enumerate(struct xhc *x, unsigned root_port, unsigned speed, int par
 		      (uint16_t)total);
 	if (got < 0)
 		return;
+	d->raw_config_len = (uint16_t)(got < 128 ? got : 128);
+	memcpy(d->raw_config, xd->buf, d->raw_config_len);
 	if (usb_parse_config(xd->buf, (unsigned)got, &d->config, &why)) {
 		dev_fail(d, "%s", why);
 		return;
@@ -598,6 +601,8 @@ static void configure_hub(struct xhc *x, struct usb_device *d, struct xdev *xd, 
 	unsigned ports;
 	if (got < 0)
 		return;
+	d->raw_hub_len = (uint16_t)(got < 16 ? got : 16);
+	memcpy(d->raw_hub, xd->buf, d->raw_hub_len);
 	if (usb_parse_hub(xd->buf, (unsigned)got, &ports, &why)) {
 		dev_fail(d, "%s", why);
 		return;

@@ -2,7 +2,8 @@
  * usb.c: the `usb [-v]` command: the USB host side as kernel/xhci.c found
  * it at boot (controllers, their ports with speed and state, the devices
  * with their descriptors) and what the keyboards sent last. -v adds every
- * port, connected or not, and each device's interfaces. sysinfo's
+ * port, connected or not, and each device's interfaces; -x the descriptors
+ * as received, in hex (the unit tests' real descriptors came from there). sysinfo's
  * keyboard section borrows the one-line summary of each controller.
  */
 #include "kernel.h"
@@ -52,7 +53,18 @@ void usb_describe_controllers(const char *indent)
 	}
 }
 
-static void show_device(const struct usb_controller *c, const struct usb_device *d, bool verbose)
+static void hex(const char *what, const uint8_t *b, unsigned n)
+{
+	if (!n)
+		return;
+	kprintf("    %s (%u bytes):", what, n);
+	for (unsigned i = 0; i < n; i++)
+		kprintf("%s%02x", i % 32 == 0 && i ? "\n      " : " ", b[i]);
+	kprintf("\n");
+}
+
+static void show_device(const struct usb_controller *c, const struct usb_device *d, bool verbose,
+			bool raw)
 {
 	char where[24];
 	if (d->hub_port)
@@ -87,6 +99,11 @@ static void show_device(const struct usb_controller *c, const struct usb_device 
 	}
 	if (d->hub_ports)
 		kprintf("    hub: %u downstream ports\n", d->hub_ports);
+	if (raw) {
+		hex("device descriptor", d->raw_device, d->have_desc ? 18 : 0);
+		hex("configuration", d->raw_config, d->raw_config_len);
+		hex("hub descriptor", d->raw_hub, d->raw_hub_len);
+	}
 	if (d->error[0])
 		kprintf("    failed: %s\n", d->error);
 	if (!d->keyboard)
@@ -106,9 +123,11 @@ static void show_device(const struct usb_controller *c, const struct usb_device 
 
 void cmd_usb(int argc, char **argv)
 {
-	bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
-	if (argc > 1 && !verbose) {
-		kprintf("usb: usage: usb [-v]\n");
+	bool raw = argc > 1 && strcmp(argv[1], "-x") == 0;
+	bool verbose = raw || (argc > 1 && strcmp(argv[1], "-v") == 0);
+	if (argc > 2 || (argc > 1 && !verbose)) {
+		kprintf("usb: usage: usb [-v|-x]  (-v: every port, the interfaces; -x: and the "
+			"descriptors in hex)\n");
 		return;
 	}
 	/* A snapshot: the polling (timer tick) must not change it meanwhile. */
@@ -137,7 +156,7 @@ void cmd_usb(int argc, char **argv)
 		}
 		for (int k = 0; k < USB_DEVICES_MAX; k++)
 			if (c->dev[k].used)
-				show_device(c, &c->dev[k], verbose);
+				show_device(c, &c->dev[k], verbose, raw);
 	}
 	if (flags & 0x200)
 		sti();
