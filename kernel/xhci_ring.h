@@ -80,10 +80,11 @@ uint64_t xhci_event_deq_phys(const struct xhci_event_ring *e);
  * Contexts (6.2): a Device Context is the Slot Context then 31 Endpoint
  * Contexts, each 32 or 64 bytes (HCCPARAMS1.CSZ); an Input Context puts
  * the Input Control Context before them. Endpoints are indexed by their
- * DCI (device context index: 1 for the default control endpoint, then
- * 2 * number + (IN ? 1 : 0)).
+ * DCI (device context index, 4.5.1: 2 * number + (IN ? 1 : 0), where a
+ * control endpoint counts as IN: EP0 is 1).
  */
-#define XHCI_DCI(ep_addr) ((unsigned)(((ep_addr) & 0x0f) * 2 + (((ep_addr) & 0x80) ? 1 : 0)))
+#define XHCI_DCI(ep_addr)                                                              \
+	((unsigned)(((ep_addr) & 0x0f) * 2 + ((((ep_addr) & 0x80) || !((ep_addr) & 0x0f)) ? 1 : 0)))
 uint32_t *xhci_input_control(void *input, unsigned ctx_size);
 uint32_t *xhci_input_slot(void *input, unsigned ctx_size);
 uint32_t *xhci_input_ep(void *input, unsigned ctx_size, unsigned dci);
