@@ -23,6 +23,10 @@ struct usb_device {
 	uint8_t root_port;       /* root hub port, from 1 */
 	uint8_t hub_port;        /* its port on the hub it hangs from; 0: a root port */
 	uint8_t parent;          /* the hub's index in devices[] (if hub_port) */
+	uint8_t depth;           /* hubs between it and the root port: 0 to 5 */
+	uint8_t tt_slot, tt_port; /* the high-speed hub port whose transaction
+				   * translator a low/full-speed device uses (0: none) */
+	char path[20];           /* "5", "6.3", "6.1.2": root port, then hub ports */
 	uint8_t address;         /* the USB address the controller gave it */
 	uint32_t route;
 	struct usb_device_desc desc;
@@ -63,6 +67,8 @@ struct usb_controller {
 	uint32_t mmio_size;
 	bool bios_owned;         /* the firmware had it (USB Legacy Support) */
 	const char *handoff;     /* what the handoff did */
+	bool intel_switched;     /* an Intel PCH's ports switched from EHCI (xhci.c) */
+	uint32_t intel_usb2_routed, intel_usb3_enabled; /* XUSB2PR, USB3_PSSEN after it */
 	struct usb_port port[USB_PORTS_MAX];
 	struct usb_device dev[USB_DEVICES_MAX];
 	uint64_t events;         /* events consumed */

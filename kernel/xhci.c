@@ -269,14 +269,18 @@ static void handle_event(struct xhc *x, const struct xhci_trb *ev)
 		if (!d)
 			return;
 		if (dci == 1) {
+			unsigned code = TRB_COMPLETION(ev->status);
 			if (ev->param == xd->data_trb) {
-				xd->data_code = TRB_COMPLETION(ev->status);
+				xd->data_code = code;
 				xd->data_residue = TRB_RESIDUE(ev->status);
+				if (code != CC_SUCCESS && code != CC_SHORT_PACKET) {
+					xd->ctl_code = code; /* halted: no status stage follows */
+					xd->ctl_done = true;
+				}
 			} else if (ev->param == xd->status_trb) {
 				xd->ctl_code = TRB_COMPLETION(ev->status);
 				xd->ctl_done = true;
-			} else if (TRB_COMPLETION(ev->status) != CC_SUCCESS &&
-				   TRB_COMPLETION(ev->status) != CC_SHORT_PACKET) {
+			} else if (code != CC_SUCCESS && code != CC_SHORT_PACKET) {
 				/* a stall on the Setup or Data stage ends the transfer */
 				xd->ctl_code = TRB_COMPLETION(ev->status);
 				xd->ctl_done = true;
@@ -422,10 +426,24 @@ static void enumerate(struct xhc *x, unsigned root_port, unsigned speed, int par
 	*xd = (struct xdev){ 0 };
 	d->priv = xd;
 	if (parent >= 0) {
+		const struct usb_device *h = &x->info.dev[parent];
 		d->parent = (uint8_t)parent;
-		/* Route string (8.9): the hub is on a root port, so the device's
-		 * port on it is tier 1's nibble. */
-		d->route = hub_port & 0xf;
+		d->depth = (uint8_t)(h->depth + 1);
+		/* Route string (8.9): a nibble a hub tier, the first hub's port
+		 * lowest; ports above 15 cannot be routed (configure_hub stops there). */
+		d->route = h->route | (hub_port & 0xf) << (4 * h->depth);
+		/* A low/full-speed device talks through the transaction translator
+		 * of the nearest high-speed hub above it (4.5.2; USB 2.0 11.14). */
+		if (speed <= 2 && h->speed == 3) {
+			d->tt_slot = h->slot;
+			d->tt_port = (uint8_t)hub_port;
+		} else {
+			d->tt_slot = h->tt_slot;
+			d->tt_port = h->tt_port;
+		}
+		ksnprintf(d->path, sizeof d->path, "%s.%u", h->path, hub_port);
+	} else {
+		ksnprintf(d->path, sizeof d->path, "%u", root_port);
 	}
 	char err[96];
 	/* Enable Slot (4.6.3): the controller picks the slot. */
@@ -455,9 +473,9 @@ static void enumerate(struct xhc *x, unsigned root_port, unsigned speed, int par
 	unsigned mps = speed >= 4 ? 512 : speed == 3 ? 64 : 8;
 	struct xhci_slot_fields sf = { .route = d->route, .speed = speed, .entries = 1,
 				       .root_port = root_port };
-	if (parent >= 0 && speed <= 2 && x->info.dev[parent].speed == 3) {
-		sf.tt_slot = x->info.dev[parent].slot; /* a transaction translator */
-		sf.tt_port = hub_port;
+	if (speed <= 2) {
+		sf.tt_slot = d->tt_slot;
+		sf.tt_port = d->tt_port;
 	}
 	xhci_input_control(xd->in, cs)[1] = 0x3; /* add: slot, EP0 */
 	xhci_slot_fill(xhci_input_slot(xd->in, cs), &sf);
@@ -586,12 +604,18 @@ static void configure_keyboard(struct xhc *x, struct usb_device *d, struct xdev 
 
 /* A hub (USB 2.0, 11.24): its descriptor, the slot marked as a hub
  * (Configure Endpoint, 6.2.2), each port powered and reset, and what is
- * on it enumerated. Only hubs on root ports: one level. */
+ * on it enumerated, depth first. The route string has room for five tiers
+ * of hubs (USB allows no more). A USB 3 hub (its own descriptor type 0x2a
+ * and port requests) is not handled: its ports are left alone. */
 static void configure_hub(struct xhc *x, struct usb_device *d, struct xdev *xd, int index)
 {
 	d->role = "hub";
-	if (d->hub_port) {
-		d->role = "hub behind a hub: not supported (one level)";
+	if (d->depth >= 5) {
+		d->role = "hub: more than five tiers deep: its ports are left alone";
+		return;
+	}
+	if (d->speed >= 4) {
+		d->role = "USB 3 hub: not supported here; its ports are left alone";
 		return;
 	}
 	if (control(x, d, xd, "hub: SET_CONFIGURATION", 0x00, 9, d->config.value, 0, 0) < 0)
@@ -648,8 +672,8 @@ static void configure_hub(struct xhc *x, struct usb_device *d, struct xdev *xd, 
 		}
 		control(x, d, xd, "hub: clear reset change", 0x23, 1, 20, (uint16_t)p, 0);
 		if (!done) {
-			kprintf("usb: hub on port %u: its port %u did not come out of reset enabled "
-				"in 100 ms: skipped\n", d->root_port, p);
+			kprintf("usb: hub on port %s: its port %u did not come out of reset enabled "
+				"in 100 ms: skipped\n", d->path, p);
 			continue;
 		}
 		unsigned speed = (st & (1u << 9)) ? 2 : (st & (1u << 10)) ? 3 : 1;
@@ -708,6 +732,36 @@ static void capabilities(struct xhc *x, uint32_t hcc1)
 	}
 }
 
+/*
+ * Intel's 7, 8 and 9 Series PCHs (Panther Point, Lynx Point, Wildcat
+ * Point) wire each USB 2 pin pair to both their EHCI and their xHCI
+ * controller, and the ports go to EHCI until the system software switches
+ * them (Intel 7 Series PCH datasheet, xHCI configuration registers:
+ * XUSB2PR 0xd0 routes USB 2 ports to xHCI, XUSB2PRM 0xd4 says which may be;
+ * USB3_PSSEN 0xd8 turns the SuperSpeed terminations on, USB3PRM 0xdc which
+ * may be). Firmware often leaves them on EHCI after ExitBootServices, and
+ * this kernel has no EHCI driver: every switchable port goes to xHCI.
+ * (Linux does the same, for the same device IDs.) Later PCHs have xHCI
+ * only; older ones have EHCI only, which `usb` names as unsupported.
+ */
+static void intel_route_ports(struct xhc *x)
+{
+	static const uint16_t switchable[] = { 0x1e31, 0x8c31, 0x9c31, 0x8cb1, 0x9cb1 };
+	const struct pci_dev *p = x->info.pci;
+	if (p->vendor != 0x8086)
+		return;
+	for (unsigned i = 0; i < sizeof switchable / sizeof switchable[0]; i++) {
+		if (p->device != switchable[i])
+			continue;
+		uint32_t usb3 = pci_read32(p, 0xdc), usb2 = pci_read32(p, 0xd4);
+		pci_write32(p, 0xd8, usb3);
+		pci_write32(p, 0xd0, usb2);
+		x->info.intel_usb2_routed = pci_read32(p, 0xd0);
+		x->info.intel_usb3_enabled = pci_read32(p, 0xd8);
+		x->info.intel_switched = true;
+	}
+}
+
 static bool start(struct xhc *x, int index)
 {
 	const struct pci_dev *p = x->info.pci;
@@ -723,6 +777,7 @@ static bool start(struct xhc *x, int index)
 		   PTE_W | PTE_NX | PTE_PCD | PTE_PWT, 0))
 		return fail(x, "mapping BAR 0 (%#lx, %lu KiB)", bar.base, bar.size >> 10);
 	pci_enable(p, PCI_CMD_MEMORY | PCI_CMD_BUS_MASTER);
+	intel_route_ports(x);
 	x->cap = (volatile uint8_t *)va;
 	uint32_t cap0 = rd(x->cap, CAPLENGTH);
 	if (cap0 == 0xffffffffu)
@@ -887,8 +942,8 @@ static void controller(const struct pci_dev *p)
 	for (int i = 0; i < USB_DEVICES_MAX; i++) {
 		struct usb_device *d = &x->info.dev[i];
 		if (d->used && d->error[0])
-			kprintf("usb: device on port %u.%u: %s; going on without it\n", d->root_port,
-				d->hub_port, d->error);
+			kprintf("usb: device on port %s: %s; going on without it\n", d->path,
+				d->error);
 	}
 }
 

@@ -66,12 +66,7 @@ static void hex(const char *what, const uint8_t *b, unsigned n)
 static void show_device(const struct usb_controller *c, const struct usb_device *d, bool verbose,
 			bool raw)
 {
-	char where[24];
-	if (d->hub_port)
-		ksnprintf(where, sizeof where, "port %u.%u", d->root_port, d->hub_port);
-	else
-		ksnprintf(where, sizeof where, "port %u", d->root_port);
-	kprintf("  device %s: slot %u, address %u, %s: %s\n", where, d->slot, d->address,
+	kprintf("  device port %s: slot %u, address %u, %s: %s\n", d->path, d->slot, d->address,
 		usb_speed_name(d->speed), d->role);
 	if (d->have_desc)
 		kprintf("    device descriptor: USB %x.%02x, class %02x/%02x/%02x (%s), vendor %04x "
@@ -144,6 +139,9 @@ void cmd_usb(int argc, char **argv)
 			"registers at %#lx (%u KiB); BIOS handoff: %s; %lu events; up in %lu ms\n",
 			i, c->slots, c->ctx_size, c->scratchpads, c->ac64 ? "64-bit" : "32-bit",
 			c->mmio, c->mmio_size >> 10, c->handoff, c->events, c->init_us / 1000);
+		if (c->intel_switched)
+			kprintf("  Intel PCH port routing: USB 2 ports %#x switched from EHCI to xHCI, "
+				"USB 3 terminations %#x on\n", c->intel_usb2_routed, c->intel_usb3_enabled);
 		for (unsigned n = 0; n < c->ports; n++) {
 			const struct usb_port *p = &c->port[n];
 			uint32_t v = usb_port_status(i, p->number);
