@@ -63,6 +63,7 @@ int input_getc(void)
 	if (head == tail) {
 		ps2_poll();
 		usb_poll(); /* the USB keyboard has no interrupt here: polled */
+		usb_service(); /* and a keyboard plugged in is enumerated here */
 	}
 	int c = head != tail ? queue[head++ % QUEUE] : -1;
 	if (flags & 0x200)

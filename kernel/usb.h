@@ -77,6 +77,7 @@ struct usb_controller {
 
 void usb_init(void);         /* every xHCI controller; each prints what it found */
 void usb_poll(void);         /* interrupts off: events, key repeat */
+void usb_service(void);      /* interrupts off, from the shell's idle loop: devices plugged in or out */
 bool usb_keyboard_present(void);
 int usb_controller_count(void);
 const struct usb_controller *usb_controller(int i);

@@ -105,6 +105,8 @@ struct xdev {
 	uint64_t data_trb, status_trb;
 	volatile bool ctl_done;
 	uint32_t ctl_code, data_code, data_residue;
+	uint64_t pages[6];       /* every DMA page it holds, freed when it goes */
+	unsigned npages;
 };
 
 struct xhc {
@@ -118,6 +120,7 @@ struct xhc {
 	volatile bool cmd_done;
 	uint32_t cmd_code;
 	uint8_t cmd_slot;
+	uint32_t port_changed;   /* root ports with a Port Status Change event to look at */
 	struct xdev xd[USB_DEVICES_MAX];
 };
 
@@ -179,6 +182,17 @@ static void *dma_page(struct xhc *x, uint64_t *phys)
 	void *v = phys_to_virt(p);
 	memset(v, 0, PAGE_SIZE);
 	*phys = p;
+	return v;
+}
+
+/* A DMA page for a device, remembered so that it is freed when the device goes. */
+static void *dev_page(struct xhc *x, struct xdev *xd, uint64_t *phys)
+{
+	if (xd->npages == sizeof xd->pages / sizeof xd->pages[0])
+		return NULL;
+	void *v = dma_page(x, phys);
+	if (v)
+		xd->pages[xd->npages++] = *phys;
 	return v;
 }
 
@@ -289,8 +303,13 @@ static void handle_event(struct xhc *x, const struct xhci_trb *ev)
 			keyboard_event(x, d, xd, ev);
 		}
 	}
-	/* Port status changes: the ports are scanned once, at boot; later
-	 * plugging is not followed (the event is consumed and counted). */
+	else if (type == TRB_PORT_STATUS_CHANGE) {
+		/* Looked at by usb_service, from the shell's idle loop: a
+		 * device is enumerated there, never in the timer tick. */
+		unsigned port = (unsigned)(ev->param >> 24) & 0xff;
+		if (port >= 1 && port <= x->info.ports)
+			x->port_changed |= 1u << (port - 1);
+	}
 }
 
 static void process_events(struct xhc *x)
@@ -453,10 +472,10 @@ static void enumerate(struct xhc *x, unsigned root_port, unsigned speed, int par
 	}
 	d->slot = x->cmd_slot;
 	uint64_t ring_phys, in_phys, out_phys;
-	void *ring = dma_page(x, &ring_phys);
-	xd->in = dma_page(x, &in_phys);
-	xd->out = dma_page(x, &out_phys);
-	xd->buf = dma_page(x, &xd->buf_phys);
+	void *ring = dev_page(x, xd, &ring_phys);
+	xd->in = dev_page(x, xd, &in_phys);
+	xd->out = dev_page(x, xd, &out_phys);
+	xd->buf = dev_page(x, xd, &xd->buf_phys);
 	if (!ring || !xd->in || !xd->out || !xd->buf) {
 		dev_fail(d, "no memory for its contexts and rings");
 		return;
@@ -561,8 +580,8 @@ static void configure_keyboard(struct xhc *x, struct usb_device *d, struct xdev 
 {
 	unsigned cs = x->info.ctx_size, dci = XHCI_DCI(f->ep_addr);
 	uint64_t ring_phys;
-	void *ring = dma_page(x, &ring_phys);
-	xd->reports = dma_page(x, &xd->reports_phys);
+	void *ring = dev_page(x, xd, &ring_phys);
+	xd->reports = dev_page(x, xd, &xd->reports_phys);
 	if (!ring || !xd->reports) {
 		dev_fail(d, "keyboard: no memory for its ring");
 		return;
@@ -963,16 +982,19 @@ void usb_init(void)
 				p->fn);
 		}
 	}
-	if (any_keyboard)
-		tick_set_poll(usb_poll); /* keys and Ctrl-C while commands run, too */
+	for (int c = 0; c < nctrl; c++)
+		if (ctrl[c].info.ready) {
+			/* Keys and Ctrl-C while commands run, too, and a keyboard
+			 * plugged in later is seen at the prompt. */
+			tick_set_poll(usb_poll);
+			break;
+		}
 	if (flags & 0x200)
 		sti();
 }
 
 void usb_poll(void)
 {
-	if (!any_keyboard)
-		return;
 	uint64_t ms = now_ms();
 	for (int c = 0; c < nctrl; c++) {
 		struct xhc *x = &ctrl[c];
@@ -982,6 +1004,62 @@ void usb_poll(void)
 		for (int i = 0; i < USB_DEVICES_MAX; i++)
 			if (x->info.dev[i].used && x->info.dev[i].keyboard)
 				hid_kbd_tick(&x->info.dev[i].kbd, ms, emit, NULL);
+	}
+}
+
+/* The devices on root port n go: their slots disabled (4.6.4), their pages freed. */
+static void unplugged(struct xhc *x, unsigned n)
+{
+	any_keyboard = false;
+	for (int i = 0; i < USB_DEVICES_MAX; i++) {
+		struct usb_device *d = &x->info.dev[i];
+		struct xdev *xd = &x->xd[i];
+		if (!d->used || d->root_port != n)
+			continue;
+		char err[96];
+		bool freed = true;
+		if (d->slot) {
+			freed = command(x, "disable slot", 0, TRB_TYPE(TRB_DISABLE_SLOT) | TRB_SLOT(d->slot),
+					err, sizeof err);
+			x->dcbaa[d->slot] = 0;
+		}
+		/* A slot the controller did not give back may still write its
+		 * pages: they are kept (lost) rather than handed out again. */
+		for (unsigned k = 0; freed && k < xd->npages; k++)
+			pmem_free(&phys_pages, xd->pages[k]);
+		*d = (struct usb_device){ 0 };
+		*xd = (struct xdev){ 0 };
+	}
+	for (int c = 0; c < nctrl; c++)
+		for (int i = 0; i < USB_DEVICES_MAX; i++)
+			if (ctrl[c].info.dev[i].used && ctrl[c].info.dev[i].keyboard)
+				any_keyboard = true;
+}
+
+void usb_service(void)
+{
+	for (int c = 0; c < nctrl; c++) {
+		struct xhc *x = &ctrl[c];
+		while (x->info.ready && x->port_changed) {
+			unsigned n = (unsigned)__builtin_ctz(x->port_changed) + 1;
+			x->port_changed &= ~(1u << (n - 1));
+			uint32_t v = rd(x->op, PORTSC(n));
+			bool present = false;
+			for (int i = 0; i < USB_DEVICES_MAX; i++)
+				present |= x->info.dev[i].used && x->info.dev[i].root_port == n;
+			if (!(v & PS_CCS)) {
+				wr(x->op, PORTSC(n), (v & PS_KEEP) | (v & PS_CHANGES));
+				if (present)
+					unplugged(x, n);
+			} else if (!present || (v & (1u << 17) /* CSC: another device */)) {
+				if (present)
+					unplugged(x, n);
+				unsigned speed = port_up(x, n);
+				if (speed)
+					enumerate(x, n, speed, -1, 0);
+			}
+			x->info.port[n - 1].portsc = rd(x->op, PORTSC(n));
+		}
 	}
 }
 
