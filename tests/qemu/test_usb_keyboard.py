@@ -136,7 +136,7 @@ def test_serial_variant_help_and_poweroff(m):
     expect_re(BOOT_LINE, m.out, "boot log")
     out = typed(m, "help")
     expect_re(r"^  poweroff \[METHOD\] +switch off", out, "help")
-    expect_re(r"^  usb \[-v\] +USB controllers, ports, devices", out, "help")
+    expect_re(r"^  usb \[-v\|-x\] +USB controllers, ports, devices", out, "help")
     m.type("poweroff\r")
     expect_equal(0, m.wait_exit(60), "QEMU exit status after poweroff")
 
@@ -197,3 +197,61 @@ def test_an_ehci_controller_is_named_and_left_alone(m):
     expect_re(r"^USB controller \(EHCI\) 00:0\d\.\d \(8086:[0-9a-f]{4}\): no driver for this "
               r"controller$", out, "usb")
     expect_in("no driver for this controller", m.cmd("sysinfo keyboard"), "sysinfo keyboard")
+
+
+@with_serial(("-device", "qemu-xhci,id=xhci", "-device", "usb-hub,bus=xhci.0,port=2",
+              "-device", "usb-hub,bus=xhci.0,port=2.1", "-device", "usb-hub,bus=xhci.0,port=2.1.8",
+              "-device", "usb-kbd,bus=xhci.0,port=2.1.8.3",
+              "-device", "usb-mouse,bus=xhci.0,port=2.2",
+              "-device", "usb-tablet,bus=xhci.0,port=2.4"))
+def test_three_hubs_deep_a_mouse_and_a_tablet(m):
+    r = expect_re(BOOT_LINE, m.out, "boot log")
+    expect_equal(("6", "1"), (r.group("devs"), r.group("kbds")), "devices and keyboards")
+    out = typed(m, "usb")
+    for path in ("6", "6.1", "6.1.8"):
+        expect_re(r"^  device port %s: slot \d+, address \d+, full speed \(12 Mb/s\): hub$"
+                  % re.escape(path), out, "usb: the hub at %s" % path)
+    expect_re(r"^  device port 6\.1\.8\.3: slot \d+, address \d+, full speed \(12 Mb/s\): "
+              r"keyboard \(HID boot protocol\)$", out, "usb: the keyboard three hubs down")
+    expect_re(r"^  device port 6\.2: .*: boot mouse: ignored$", out, "usb: the mouse")
+    expect_re(r"^  device port 6\.4: .*: no driver: left alone$", out, "usb: the tablet")
+    expect_not_in("failed", out, "usb")
+
+
+def wait_usb(m, what, timeout=20):
+    """Asks `usb` over the serial line until its first line says what."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = m.cmd("usb")
+        if what in out.split("\n")[0]:
+            return out
+        if time.monotonic() > deadline:
+            raise harness.TestFailure("usb did not come to say %r in %ss:\n%s"
+                                      % (what, timeout, out))
+        time.sleep(0.2)
+
+
+def free_pages(m):
+    return int(expect_re(r"^physical pages: (\d+) free", m.cmd("mem"), "mem").group(1))
+
+
+@with_serial(("-device", "qemu-xhci,id=xhci"))
+def test_a_keyboard_plugged_in_and_out_after_boot(m):
+    r = expect_re(BOOT_LINE, m.out, "boot log")
+    expect_equal(("0", "0"), (r.group("devs"), r.group("kbds")), "devices and keyboards at boot")
+    before = free_pages(m)
+    m.qmp("device_add", driver="usb-kbd", id="hot", bus="xhci.0")
+    # Seen at the prompt (the shell's idle loop polls the controller); the
+    # keys pressed before it is configured are lost, as on a PC: wait.
+    wait_usb(m, "1 device, 1 keyboard")
+    # Typed on the new keyboard, the only one.
+    out = typed(m, "usb")
+    expect_re(r"^xHCI .*: 8 ports, 1 device, 1 keyboard$", out, "usb after the plug")
+    expect_re(r"^    keyboard: .*; [1-9]\d* reports", out, "usb: the new keyboard's reports")
+    m.qmp("device_del", id="hot")
+    wait_usb(m, "0 devices, 0 keyboards")
+    # Its slot was disabled and its pages given back.
+    expect_equal(before, free_pages(m), "free pages after the keyboard came and went")
+    m.qmp("device_add", driver="usb-kbd", id="again", bus="xhci.0", port="3")
+    wait_usb(m, "1 device, 1 keyboard")
+    expect_re(r"^morestack \S+ \(x86-64 UEFI\)", typed(m, "version"), "version on the new keyboard")
