@@ -43,6 +43,8 @@ struct usb_device {
 	bool keyboard;
 	uint8_t kbd_dci, kbd_iface;
 	unsigned kbd_errors;     /* transfer events that were not success */
+	bool kbd_halted;         /* its endpoint halted: usb_service restarts it */
+	unsigned kbd_retries;    /* restarts since the last good report */
 	struct hid_kbd kbd;
 	uint8_t last[USB_REPORTS_KEPT][8]; /* the last reports, newest first */
 	uint8_t last_len[USB_REPORTS_KEPT];

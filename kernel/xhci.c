@@ -244,13 +244,17 @@ static void keyboard_event(struct xhc *x, struct usb_device *d, struct xdev *xd,
 		return;
 	uint64_t buf = t->param;
 	if (code != CC_SUCCESS && code != CC_SHORT_PACKET) {
-		/* The endpoint halted (a stall, a transaction error): the
-		 * keyboard is left alone and `usb` says why. */
+		/* The endpoint halted (a stall, a transaction error, 4.10.2):
+		 * the commands that restart it wait for completions, which is
+		 * not for the timer tick: usb_service does it at the prompt. */
 		d->kbd_errors++;
-		dev_fail(d, "keyboard report: completion %u (%s): the keyboard stops", code,
-			 xhci_completion_name(code));
+		if (!d->kbd_halted)
+			dev_fail(d, "keyboard report: completion %u (%s): endpoint halted", code,
+				 xhci_completion_name(code));
+		d->kbd_halted = true;
 		return;
 	}
+	d->kbd_retries = 0; /* a good report: the endpoint works */
 	unsigned residue = TRB_RESIDUE(ev->status);
 	unsigned len = residue >= 8 ? 0 : 8 - residue;
 	const uint8_t *r = phys_to_virt(buf);
@@ -1000,6 +1004,17 @@ void usb_poll(void)
 		struct xhc *x = &ctrl[c];
 		if (!x->info.ready)
 			continue;
+		uint32_t sts = rd(x->op, USBSTS);
+		if (sts & (STS_HSE | STS_HCH)) {
+			/* It stopped by itself (5.4.2): a host system error, or gone
+			 * (a surprise removal reads all ones). Not printed from here
+			 * (the timer tick); `usb` shows it. */
+			x->info.ready = false;
+			fail(x, "stopped while running: USBSTS %#x (%s)", sts,
+			     sts == 0xffffffffu ? "the controller is gone" :
+			     (sts & STS_HSE) ? "host system error" : "halted");
+			continue;
+		}
 		process_events(x);
 		for (int i = 0; i < USB_DEVICES_MAX; i++)
 			if (x->info.dev[i].used && x->info.dev[i].keyboard)
@@ -1036,10 +1051,43 @@ static void unplugged(struct xhc *x, unsigned n)
 				any_keyboard = true;
 }
 
+/* A keyboard's halted interrupt endpoint restarted: Reset Endpoint
+ * (4.6.8), its dequeue pointer moved to a fresh place (4.6.10: the TRBs
+ * still queued are given up), and KBD_BUFS TRBs queued again. A keyboard
+ * whose endpoint halts three times with no good report between is given up. */
+static void restart_keyboard(struct xhc *x, struct usb_device *d, struct xdev *xd)
+{
+	char err[96];
+	d->kbd_halted = false;
+	if (++d->kbd_retries > 3) {
+		d->keyboard = false;
+		dev_fail(d, "keyboard: its endpoint halted 3 times in a row: given up");
+		d->role = "keyboard: given up";
+		return;
+	}
+	uint32_t ep = TRB_SLOT(d->slot) | TRB_EP(d->kbd_dci);
+	if (!command(x, "reset endpoint", 0, TRB_TYPE(TRB_RESET_EP) | ep, err, sizeof err) ||
+	    !command(x, "set dequeue pointer",
+		     (xd->intr.phys + xd->intr.enq * sizeof(struct xhci_trb)) | xd->intr.cycle,
+		     TRB_TYPE(TRB_SET_TR_DEQUEUE) | ep, err, sizeof err)) {
+		dev_fail(d, "keyboard: restarting its endpoint: %s", err);
+		d->keyboard = false;
+		d->role = "keyboard: given up";
+		return;
+	}
+	for (unsigned b = 0; b < KBD_BUFS; b++)
+		xhci_ring_push(&xd->intr, xd->reports_phys + 64 * b, 8,
+			       TRB_TYPE(TRB_NORMAL) | TRB_IOC | TRB_ISP);
+	x->db[d->slot] = d->kbd_dci;
+}
+
 void usb_service(void)
 {
 	for (int c = 0; c < nctrl; c++) {
 		struct xhc *x = &ctrl[c];
+		for (int i = 0; x->info.ready && i < USB_DEVICES_MAX; i++)
+			if (x->info.dev[i].used && x->info.dev[i].keyboard && x->info.dev[i].kbd_halted)
+				restart_keyboard(x, &x->info.dev[i], &x->xd[i]);
 		while (x->info.ready && x->port_changed) {
 			unsigned n = (unsigned)__builtin_ctz(x->port_changed) + 1;
 			x->port_changed &= ~(1u << (n - 1));
