@@ -17,10 +17,12 @@
  * A step that fails is reported and the kernel goes on without PS/2.
  *
  * Scan codes arrive translated to set 1: a make code below 0x80, its break
- * code with bit 7 set, 0xe0 before the extended keys. Shift, Ctrl and Caps
- * Lock are tracked here; key repeat is the keyboard's own: it sends the
- * make code again while a key is held, at the typematic rate set here,
- * and each make code is a key press.
+ * code with bit 7 set, 0xe0 before the extended keys. Each becomes its USB
+ * HID usage, whose bytes keymap.c gives (the USB keyboard's table too, so
+ * both keyboards type the same). Shift, Ctrl and Caps Lock are tracked
+ * here; key repeat is the keyboard's own: it sends the make code again
+ * while a key is held, at the typematic rate set here, and each make code
+ * is a key press.
  */
 #include "input.h"
 #include "kernel.h"

@@ -26,6 +26,22 @@
  *   keyboard an interrupt-IN ring holding KBD_BUFS Normal TRBs with IOC,
  *   each on an 8-byte report buffer; doorbell s, target DCI (5.6).
  *
+ * Where the polling happens (usb_poll: the event ring, then key repeat):
+ *   - at the prompt, in input_getc whenever its queue is empty, so a key
+ *     is read as soon as the shell wakes up;
+ *   - every TICK_POLL_NS (10 ms, about a USB keyboard's own report
+ *     interval) from the PIT tick (tick.c), which otherwise runs only
+ *     while tasks run: it wakes the shell's hlt at the prompt (key repeat
+ *     keeps time, a keyboard plugged in is seen), and while any command
+ *     runs a Ctrl-C report reaches stop_key through input_push at once.
+ *     Interrupts from the controller (MSI, or the INTx pin through the PIC)
+ *     would need the PCI interrupt routing (ACPI _PRT, AML); the tick
+ *     needs nothing and 100 polls a second cost little.
+ *   - Enumerating a device waits for commands and transfers, which the
+ *     tick must never do: plugging in and out (Port Status Change events,
+ *     noted by the polling) and restarting a halted keyboard are done by
+ *     usb_service, from input_getc (the shell at its prompt).
+ *
  * Invariants:
  *   - Everything runs with interrupts off (boot, before sti; input_getc;
  *     the timer tick; the `usb` command reads a snapshot): one CPU, so the
