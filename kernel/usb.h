@@ -42,6 +42,7 @@ struct usb_device {
 	/* a keyboard */
 	bool keyboard;
 	uint8_t kbd_dci, kbd_iface;
+	uint8_t kbd_len;         /* bytes a report TRB takes: the endpoint's packet, at most 64 */
 	unsigned kbd_errors;     /* transfer events that were not success */
 	bool kbd_halted;         /* its endpoint halted: usb_service restarts it */
 	unsigned kbd_retries;    /* restarts since the last good report */

@@ -272,7 +272,9 @@ static void keyboard_event(struct xhc *x, struct usb_device *d, struct xdev *xd,
 	}
 	d->kbd_retries = 0; /* a good report: the endpoint works */
 	unsigned residue = TRB_RESIDUE(ev->status);
-	unsigned len = residue >= 8 ? 0 : 8 - residue;
+	unsigned len = residue >= d->kbd_len ? 0 : d->kbd_len - residue;
+	if (len > 8)
+		len = 8; /* a boot report is 8 bytes; the rest is not looked at */
 	const uint8_t *r = phys_to_virt(buf);
 	for (int k = USB_REPORTS_KEPT - 1; k > 0; k--) {
 		memcpy(d->last[k], d->last[k - 1], 8);
@@ -282,7 +284,7 @@ static void keyboard_event(struct xhc *x, struct usb_device *d, struct xdev *xd,
 	d->last_len[0] = (uint8_t)len;
 	d->kept++;
 	hid_kbd_report(&d->kbd, r, len, now_ms(), emit, NULL);
-	xhci_ring_push(&xd->intr, buf, 8, TRB_TYPE(TRB_NORMAL) | TRB_IOC | TRB_ISP);
+	xhci_ring_push(&xd->intr, buf, d->kbd_len, TRB_TYPE(TRB_NORMAL) | TRB_IOC | TRB_ISP);
 	x->db[d->slot] = d->kbd_dci;
 }
 
@@ -632,10 +634,14 @@ static void configure_keyboard(struct xhc *x, struct usb_device *d, struct xdev 
 		d->error[0] = 0;
 	d->keyboard = true;
 	d->kbd_dci = (uint8_t)dci;
+	/* A whole packet fits each buffer: a keyboard whose endpoint sends
+	 * more than 8 bytes (some do, even in the boot protocol) would
+	 * otherwise overrun the TRB (babble, 4.10.2.4) and halt. */
+	d->kbd_len = (uint8_t)(mps < 64 ? mps : 64);
 	d->kbd_iface = f->number;
 	d->role = "keyboard (HID boot protocol)";
 	for (unsigned b = 0; b < KBD_BUFS; b++)
-		xhci_ring_push(&xd->intr, xd->reports_phys + 64 * b, 8,
+		xhci_ring_push(&xd->intr, xd->reports_phys + 64 * b, d->kbd_len,
 			       TRB_TYPE(TRB_NORMAL) | TRB_IOC | TRB_ISP);
 	x->db[d->slot] = dci;
 	any_keyboard = true;
@@ -689,7 +695,10 @@ static void configure_hub(struct xhc *x, struct usb_device *d, struct xdev *xd, 
 	}
 	for (unsigned p = 1; p <= ports; p++)
 		control(x, d, xd, "hub: port power", 0x23, 3, 8 /* PORT_POWER */, (uint16_t)p, 0);
-	delay_ms(20); /* bPwrOn2PwrGood is at most a few ms on QEMU's hub; more is safe */
+	/* bPwrOn2PwrGood (2 ms units), then the connect debounce (USB 2.0
+	 * 7.1.7.3, TATTDB: 100 ms) before a port is reset. */
+	unsigned good = 2u * (d->raw_hub_len > 5 ? d->raw_hub[5] : 50);
+	delay_ms((good < 500 ? good : 500) + 100);
 	d->error[0] = 0;
 	for (unsigned p = 1; p <= ports; p++) {
 		if (control(x, d, xd, "hub: port status", 0xa3, 0, 0, (uint16_t)p, 4) != 4)
@@ -717,6 +726,7 @@ static void configure_hub(struct xhc *x, struct usb_device *d, struct xdev *xd, 
 		}
 		unsigned speed = (st & (1u << 9)) ? 2 : (st & (1u << 10)) ? 3 : 1;
 		d->error[0] = 0;
+		delay_ms(10); /* reset recovery (USB 2.0 7.1.7.5, TRSTRCY) */
 		enumerate(x, d->root_port, speed, index, p);
 	}
 }
@@ -935,6 +945,7 @@ static unsigned port_up(struct xhc *x, unsigned n)
 			x->info.port[n - 1].major == 3 ? "USB 3" : "USB 2", n, v);
 		return 0;
 	}
+	delay_ms(10); /* reset recovery (USB 2.0 7.1.7.5, TRSTRCY) before the first request */
 	return PS_SPEED(v);
 }
 
@@ -1092,7 +1103,7 @@ static void restart_keyboard(struct xhc *x, struct usb_device *d, struct xdev *x
 		return;
 	}
 	for (unsigned b = 0; b < KBD_BUFS; b++)
-		xhci_ring_push(&xd->intr, xd->reports_phys + 64 * b, 8,
+		xhci_ring_push(&xd->intr, xd->reports_phys + 64 * b, d->kbd_len,
 			       TRB_TYPE(TRB_NORMAL) | TRB_IOC | TRB_ISP);
 	x->db[d->slot] = d->kbd_dci;
 }
@@ -1118,6 +1129,7 @@ void usb_service(void)
 			} else if (!present || (v & (1u << 17) /* CSC: another device */)) {
 				if (present)
 					unplugged(x, n);
+				delay_ms(100); /* connect debounce (USB 2.0 7.1.7.3, TATTDB) */
 				unsigned speed = port_up(x, n);
 				if (speed)
 					enumerate(x, n, speed, -1, 0);
