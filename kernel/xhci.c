@@ -853,6 +853,7 @@ static bool start(struct xhc *x, int index)
 	if (!wait_reg(x->op, USBSTS, STS_HCH, true, 100))
 		return fail(x, "halt: USBSTS.HCH not set 100 ms after USBCMD.R/S was cleared");
 	wr(x->op, USBCMD, CMD_HCRST);
+	delay_ms(1); /* some Intel controllers must not be read at once after HCRST (Linux waits too) */
 	if (!wait_reg(x->op, USBCMD, CMD_HCRST, false, 1000))
 		return fail(x, "reset: USBCMD.HCRST still set after 1 s");
 	if (!wait_reg(x->op, USBSTS, STS_CNR, false, 1000))

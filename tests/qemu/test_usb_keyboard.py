@@ -180,12 +180,17 @@ def test_a_controller_with_no_devices(m):
     expect_not_in("device port", out, "usb -v")
 
 
-@with_serial(("-device", "nec-usb-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0"))
-def test_the_nec_controller(m):
-    r = expect_re(BOOT_LINE, m.out, "boot log")
-    expect_equal(("1033:0194", "1", "1"), (r.group("ids"), r.group("devs"), r.group("kbds")),
-                 "nec-usb-xhci's IDs, devices and keyboards")
+@with_serial(("-device", "nec-usb-xhci,id=nec", "-device", "usb-kbd,bus=nec.0",
+              "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0"))
+def test_the_nec_controller_beside_qemus(m):
+    found = [r.groupdict() for r in re.finditer(BOOT_LINE, m.out, re.M)]
+    expect_equal([("1033:0194", "1", "1"), ("1b36:000d", "1", "1")],
+                 sorted((f["ids"], f["devs"], f["kbds"]) for f in found),
+                 "the two controllers' IDs, devices and keyboards in the boot log")
     expect_re(r"^  poweroff \[METHOD\] +switch off", typed(m, "help"), "help")
+    out = m.cmd("usb")
+    expect_equal(2, len(re.findall(r"^controller \d: ", out, re.M)), "controllers in usb")
+    expect_in("usb: usage: usb [-v|-x]", m.cmd("usb -q"), "usb -q")
 
 
 @with_serial(("-device", "ich9-usb-ehci1,id=ehci", "-device", "usb-kbd,bus=ehci.0"))
