@@ -1,7 +1,7 @@
 /*
  * xhci.c: a polled xHCI host-controller driver and the USB devices behind
- * it that the shell needs: HID boot keyboards (and QEMU's usb-hub, one
- * level deep). Written from the eXtensible Host Controller Interface
+ * it that the shell needs: HID boot keyboards, behind USB 2 hubs or not,
+ * at boot or plugged in later. Written from the eXtensible Host Controller Interface
  * specification, revision 1.2 (section numbers below), USB 2.0 (chapters 9
  * and 11) and HID 1.11. The pure parts are xhci_ring.c (rings, contexts),
  * usbdesc.c (descriptors), hid.c (reports) and keymap.c (keys to bytes).
@@ -24,7 +24,8 @@
  *
  *   per device: EP0 transfer ring (Setup, Data, Status TRBs), and for a
  *   keyboard an interrupt-IN ring holding KBD_BUFS Normal TRBs with IOC,
- *   each on an 8-byte report buffer; doorbell s, target DCI (5.6).
+ *   each on a report buffer of one packet (8 to 64 bytes); doorbell s,
+ *   target DCI (5.6).
  *
  * Where the polling happens (usb_poll: the event ring, then key repeat):
  *   - at the prompt, in input_getc whenever its queue is empty, so a key
@@ -52,9 +53,28 @@
  *     memory it may no longer own), a failed device is left alone.
  *   - Interrupts stay off in the controller (USBCMD.INTE = 0, IMAN.IE = 0):
  *     events are found by polling the event ring (usb_poll).
- *   - A keyboard's ring always holds KBD_BUFS outstanding Normal TRBs: each
- *     completion is decoded, then its TRB is queued again on the same
- *     buffer, so reports that come in a burst wait in the buffers.
+ *   - A running keyboard's ring always holds KBD_BUFS outstanding Normal
+ *     TRBs: each completion is decoded, then its TRB is queued again on
+ *     the same buffer, so reports that come in a burst wait in the
+ *     buffers. A completion with an error halts the endpoint (4.10.2):
+ *     nothing is queued until usb_service restarts it.
+ *   - A device's DMA pages are its own (xdev.pages) and go back to
+ *     phys_pages only after Disable Slot completed: the controller never
+ *     writes to a page handed out again.
+ *
+ * Real PCs differ from QEMU here (what the code does about it):
+ *   - Intel 7/8/9 Series PCHs route their USB 2 ports to EHCI until told
+ *     otherwise: intel_route_ports switches them to xHCI. Older PCs with
+ *     EHCI (and UHCI/OHCI companion controllers for full and low speed)
+ *     and no xHCI have no driver here: usb_init names them at boot and
+ *     `usb` lists them; their keyboards work only if the firmware's PS/2
+ *     emulation survives ExitBootServices.
+ *   - The firmware may own the controller (USB Legacy Support, 7.1):
+ *     bios_handoff takes it, within 1 s, and turns its SMIs off.
+ *   - Scratchpad buffers, 64-byte contexts, ports that need power, slow
+ *     devices (reset recovery, connect debounce, hub power-good times) are
+ *     handled though QEMU needs none of them; a keyboard on a USB 3 hub is
+ *     not (the hub is listed, its ports left alone).
  */
 #include "input.h"
 #include "kernel.h"
@@ -314,18 +334,17 @@ static void handle_event(struct xhc *x, const struct xhci_trb *ev)
 					xd->ctl_done = true;
 				}
 			} else if (ev->param == xd->status_trb) {
-				xd->ctl_code = TRB_COMPLETION(ev->status);
+				xd->ctl_code = code;
 				xd->ctl_done = true;
 			} else if (code != CC_SUCCESS && code != CC_SHORT_PACKET) {
-				/* a stall on the Setup or Data stage ends the transfer */
-				xd->ctl_code = TRB_COMPLETION(ev->status);
+				/* an error on the Setup stage ends the transfer */
+				xd->ctl_code = code;
 				xd->ctl_done = true;
 			}
 		} else if (d->keyboard && dci == d->kbd_dci) {
 			keyboard_event(x, d, xd, ev);
 		}
-	}
-	else if (type == TRB_PORT_STATUS_CHANGE) {
+	} else if (type == TRB_PORT_STATUS_CHANGE) {
 		/* Looked at by usb_service, from the shell's idle loop: a
 		 * device is enumerated there, never in the timer tick. */
 		unsigned port = (unsigned)(ev->param >> 24) & 0xff;
