@@ -24,11 +24,12 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,kernel/kernel.ld \
 # what each folder is for). Every object is built from the same path under
 # $(B), with the same flags and include path.
 KERNEL_C := main console serial gdt idt trap symbolize pmem pagetable vm memmap \
-	efi pic fwcfg fbcon input ps2 acpi pci tick stop
+	efi pic fwcfg fbcon input keymap ps2 acpi pci tick stop \
+	xhci xhci_ring usbdesc hid
 KERNEL_S := entry trapentry
 LIB_C := format string symbols
 SHELL_C := shell lineedit tasks taskfaults churn bench closures defers stress fuzz falsepos \
-	sysinfo
+	sysinfo usb
 DEMOS_C := demo demo_swap demo_incr demo_frames demo_escape demo_closure demo_hotsplit \
 	demo_callret callret_twin demo_layout demo_stackpool demo_conventions \
 	demo_heapstack

@@ -1,15 +1,16 @@
 /*
  * input.c: where the shell's input comes from. The serial line is read
- * directly; keyboard drivers (ps2.c, and a USB keyboard next) turn keys
+ * directly; keyboard drivers (ps2.c, xhci.c's USB keyboards) turn keys
  * into the bytes a terminal sends and push them here, from their
- * interrupt handlers. One queue, one reader: the shell (and the demos'
+ * interrupt handlers (or, for USB, the polling). One queue, one reader: the shell (and the demos'
  * step mode) take bytes with input_getc with interrupts off, the drivers
  * push with interrupts off (interrupt gates), so no lock is needed.
  *
- *   serial UART (IRQ 4) --.
- *   ps2.c (IRQ 1) ---------+--> input_push --> queue --> input_getc --> line editor
- *                          |
- *                          `--> Ctrl-C while a command runs: stop_key (stop.c)
+ *   serial UART (IRQ 4) ---.
+ *   ps2.c (IRQ 1) ----------+--> input_push --> queue --> input_getc --> line editor
+ *   xhci.c (polled: by      |         |
+ *     input_getc, and the   |         `--> Ctrl-C while a command runs: stop_key (stop.c)
+ *     timer tick) ----------'
  *
  * The UART is drained into the queue, by its interrupt and by input_getc,
  * so its bytes and the keyboards' keep the order they came in, and a
@@ -18,6 +19,7 @@
 #include "input.h"
 #include "serial.h"
 #include "stop.h"
+#include "usb.h"
 #include "x86.h"
 
 #define QUEUE 256
@@ -58,8 +60,11 @@ int input_getc(void)
 	uint64_t flags = read_rflags();
 	cli();
 	input_drain_serial();
-	if (head == tail)
+	if (head == tail) {
 		ps2_poll();
+		usb_poll(); /* the USB keyboard has no interrupt here: polled */
+		usb_service(); /* and a keyboard plugged in is enumerated here */
+	}
 	int c = head != tail ? queue[head++ % QUEUE] : -1;
 	if (flags & 0x200)
 		sti();

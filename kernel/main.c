@@ -8,6 +8,7 @@
  */
 #include "fbcon.h"
 #include "input.h"
+#include "usb.h"
 #include "kernel.h"
 #include "demo.h"
 #include "gdt.h"
@@ -73,6 +74,7 @@ static void kmain_on_kernel_stack(uint64_t unused)
 	ps2_init();
 	tick_init();
 	firmware_init();
+	usb_init(); /* after PCI (firmware_init): the USB keyboard */
 	sti();
 	shell_run();
 }

@@ -68,6 +68,11 @@
 #define ECAM_VIRT 0xffffe90000000000UL
 #define ECAM_REGION (256UL << 20)
 
+/* xHCI controllers' registers (kernel/xhci.c): BAR 0 of controller i at
+ * XHCI_VIRT + i * XHCI_SLOT, uncached and never executable. */
+#define XHCI_VIRT 0xffffea0000000000UL
+#define XHCI_SLOT (16UL << 20)
+
 /* Kernel image, linked at this address (see kernel/kernel.ld). */
 #define KERNEL_BASE 0xffffffff80000000UL
 

@@ -17,13 +17,16 @@
  * A step that fails is reported and the kernel goes on without PS/2.
  *
  * Scan codes arrive translated to set 1: a make code below 0x80, its break
- * code with bit 7 set, 0xe0 before the extended keys. Shift, Ctrl and Caps
- * Lock are tracked here; key repeat is the keyboard's own: it sends the
- * make code again while a key is held, at the typematic rate set here,
- * and each make code is a key press.
+ * code with bit 7 set, 0xe0 before the extended keys. Each becomes its USB
+ * HID usage, whose bytes keymap.c gives (the USB keyboard's table too, so
+ * both keyboards type the same). Shift, Ctrl and Caps Lock are tracked
+ * here; key repeat is the keyboard's own: it sends the make code again
+ * while a key is held, at the typematic rate set here, and each make code
+ * is a key press.
  */
 #include "input.h"
 #include "kernel.h"
+#include "keymap.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -79,18 +82,18 @@ static int read_data(unsigned ms)
 	return inb(PS2_DATA);
 }
 
-/* Scan code set 1, US layout: the character of each make code, unshifted and shifted. */
-static const char normal[0x3a] = {
-	0, 0x1b, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', 0x7f, '\t',
-	'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\r', 0, 'a', 's',
-	'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0, '\\', 'z', 'x', 'c', 'v',
-	'b', 'n', 'm', ',', '.', '/', 0, '*', 0, ' ',
+/* Scan code set 1 to USB HID usages (keymap.h): the make codes below 0x3a,
+ * and the extended keys (after 0xe0) that send something. keymap.c then
+ * gives their bytes, the same as for a USB keyboard. */
+static const uint8_t usage_of[0x3a] = {
+	0, 0x29, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2d, 0x2e, 0x2a, 0x2b,
+	0x14, 0x1a, 0x08, 0x15, 0x17, 0x1c, 0x18, 0x0c, 0x12, 0x13, 0x2f, 0x30, 0x28, 0, 0x04, 0x16,
+	0x07, 0x09, 0x0a, 0x0b, 0x0d, 0x0e, 0x0f, 0x33, 0x34, 0x35, 0, 0x31, 0x1d, 0x1b, 0x06, 0x19,
+	0x05, 0x11, 0x10, 0x36, 0x37, 0x38, 0, 0x55, 0, 0x2c,
 };
-static const char shifted[0x3a] = {
-	0, 0x1b, '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+', 0x7f, '\t',
-	'Q', 'W', 'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}', '\r', 0, 'A', 'S',
-	'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0, '|', 'Z', 'X', 'C', 'V',
-	'B', 'N', 'M', '<', '>', '?', 0, '*', 0, ' ',
+static const struct { uint8_t code, usage; } extended[] = {
+	{ 0x48, 0x52 }, { 0x50, 0x51 }, { 0x4d, 0x4f }, { 0x4b, 0x50 }, /* arrows */
+	{ 0x47, 0x4a }, { 0x4f, 0x4d }, { 0x53, 0x4c }, { 0x1c, 0x58 }, /* Home End Delete, keypad Enter */
 };
 
 /* One scan code byte: updates the modifiers or queues the key's bytes. */
@@ -112,28 +115,17 @@ static void scancode(uint8_t sc)
 		kb.caps = !kb.caps;
 		return;
 	}
-	if (e0) { /* the arrows and the editing keys: what a terminal sends */
-		static const struct { uint8_t code; const char *seq; } ext[] = {
-			{ 0x48, "\x1b[A" }, { 0x50, "\x1b[B" }, { 0x4d, "\x1b[C" }, { 0x4b, "\x1b[D" },
-			{ 0x47, "\x1b[H" }, { 0x4f, "\x1b[F" }, { 0x53, "\x1b[3~" }, { 0x1c, "\r" },
-		};
-		for (unsigned i = 0; i < sizeof ext / sizeof ext[0]; i++)
-			if (ext[i].code == code)
-				input_push_string(ext[i].seq);
-		return;
+	uint8_t usage = 0;
+	if (e0) {
+		for (unsigned i = 0; i < sizeof extended / sizeof extended[0]; i++)
+			if (extended[i].code == code)
+				usage = extended[i].usage;
+	} else if (code < sizeof usage_of) {
+		usage = usage_of[code];
 	}
-	if (code >= sizeof normal)
-		return;
-	bool shift = kb.shift_l || kb.shift_r;
-	char c = shift ? shifted[code] : normal[code];
-	if (c >= 'a' && c <= 'z' && kb.caps)
-		c = (char)(c - 'a' + 'A');
-	else if (c >= 'A' && c <= 'Z' && kb.caps)
-		c = (char)(c - 'A' + 'a');
-	if (kb.ctrl && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-		c = (char)(c & 0x1f);
-	if (c)
-		input_push((uint8_t)c);
+	char bytes[KEYMAP_MAX];
+	if (usage && keymap_bytes(usage, kb.shift_l || kb.shift_r, kb.ctrl, kb.caps, bytes))
+		input_push_string(bytes);
 }
 
 /* IRQ 1: everything the controller holds from the keyboard. */

@@ -22,4 +22,8 @@ void tick_set_stress(tick_hook hook);
 void tick_begin(void);
 void tick_end(void);
 void tick_soon(uint64_t ns);
+/* A driver with no interrupt (the USB keyboard): hook runs every
+ * TICK_POLL_NS from now on, at the prompt and while commands run. */
+#define TICK_POLL_NS 10000000UL
+void tick_set_poll(void (*hook)(void));
 #endif

@@ -13,6 +13,12 @@
  *                             re-armed for       then (trap.c) the stop
  *                             the nearest want
  *
+ * A driver that has no interrupt (xhci.c: the USB keyboard is polled)
+ * sets a poll hook: from then on the tick also runs outside run_tasks,
+ * every TICK_POLL_NS, so keys (and Ctrl-C, which stop_key needs at once)
+ * arrive while a command runs and key repeat keeps time at the prompt.
+ * The stress hook and the stop retry still count only while tasks run.
+ *
  * Why the PIT and not the LAPIC timer: the PIC is already remapped and
  * used (kernel/pic.c), the PIT needs four port writes and no MMIO mapping
  * or calibration, and one-shot mode lets each tick be armed after the
@@ -41,7 +47,13 @@
 static struct {
 	volatile bool running; /* tasks are running: ticks may be armed */
 	tick_hook stress;      /* the move-stress switch, when on */
+	void (*poll)(void);    /* a driver polled every TICK_POLL_NS (tick_set_poll) */
+	uint64_t stress_due;   /* TSC: when the stress hook next wants to run */
 } tk;
+
+static uint64_t tsc_hz(void) { return boot_info.tsc_hz ? boot_info.tsc_hz : 1000000000UL; }
+static uint64_t ns_to_tsc(uint64_t ns) { return ns / 1000 * (tsc_hz() / 1000000); }
+static uint64_t tsc_to_ns(uint64_t t) { return t / (tsc_hz() / 1000000) * 1000; }
 
 /* Arms one tick ns from now (at most the counter's 65535 periods, 55 ms). */
 static void pit_arm(uint64_t ns)
@@ -65,14 +77,39 @@ static uint64_t nearest(uint64_t stress_ns)
 	return ns;
 }
 
+/* With the poll hook: at most TICK_POLL_NS away, tasks or not. */
+static uint64_t with_poll(uint64_t ns)
+{
+	if (tk.poll && (!ns || ns > TICK_POLL_NS))
+		ns = TICK_POLL_NS;
+	return ns;
+}
+
 /* IRQ 0, on the IST_IRQ stack with interrupts off; tf is the interrupted
  * context. (trap.c gives it to the stop request after this returns.) */
 static void tick_irq(int irq, struct trapframe *tf)
 {
 	(void)irq;
-	if (!tk.running)
-		return; /* a tick that arrived after run_tasks: stay disarmed */
-	uint64_t ns = nearest(tk.stress ? tk.stress(tf) : 0);
+	if (tk.poll)
+		tk.poll();
+	/* Outside run_tasks only the poll re-arms (else the tick stays disarmed). */
+	uint64_t ns = 0;
+	if (tk.running) {
+		uint64_t stress_ns = 0;
+		if (tk.stress) {
+			/* With the poll on, a tick may come before the stress hook's
+			 * own time: the hook runs only when due, at its own rate. */
+			uint64_t now = rdtsc();
+			if (!tk.poll || now >= tk.stress_due) {
+				stress_ns = tk.stress(tf);
+				tk.stress_due = now + ns_to_tsc(stress_ns);
+			} else {
+				stress_ns = tsc_to_ns(tk.stress_due - now);
+			}
+		}
+		ns = nearest(stress_ns);
+	}
+	ns = with_poll(ns);
 	if (ns)
 		pit_arm(ns);
 }
@@ -93,7 +130,9 @@ void tick_set_stress(tick_hook hook)
 void tick_begin(void)
 {
 	tk.running = true;
-	uint64_t ns = nearest(tk.stress ? tk.stress(NULL) : 0);
+	uint64_t stress_ns = tk.stress ? tk.stress(NULL) : 0;
+	tk.stress_due = rdtsc() + ns_to_tsc(stress_ns);
+	uint64_t ns = with_poll(nearest(stress_ns));
 	if (ns)
 		pit_arm(ns);
 }
@@ -109,4 +148,11 @@ void tick_soon(uint64_t ns)
 {
 	if (tk.running)
 		pit_arm(ns);
+}
+
+/* From a driver's init, interrupts off: hook from the next tick on. */
+void tick_set_poll(void (*hook)(void))
+{
+	tk.poll = hook;
+	pit_arm(TICK_POLL_NS);
 }

@@ -236,6 +236,7 @@ static const struct command commands[] = {
 	{ "wx", "", "audit live page tables: no page writable and executable", cmd_wx },
 	{ "version", "", "build, firmware and machine facts", cmd_version },
 	{ "sysinfo", "", "CPU, memory, firmware, ACPI, PCI, screen, keyboards", cmd_sysinfo },
+	{ "usb", "[-v|-x]", "USB controllers, ports, devices, the keyboard's reports", cmd_usb },
 	{ "crash", "KIND", "fault on purpose (null, rodata, nx, ud, div0, gp,\n"
 					"                         overflow, bigframe, bp)", cmd_crash },
 	{ "grow", "DEPTH [B]", "a task recurses DEPTH frames (B bytes more each)", cmd_grow },

@@ -60,6 +60,8 @@ void cmd_defer(int argc, char **argv);      /* defers.c */
 void cmd_panic(int argc, char **argv);
 void cmd_bench(int argc, char **argv);      /* bench.c */
 void cmd_sysinfo(int argc, char **argv);    /* sysinfo.c */
+void cmd_usb(int argc, char **argv);        /* usb.c */
+void usb_describe_controllers(const char *indent);
 
 /* stress.c: the move-stress switch on bare metal (the PIT's IRQ 0) */
 void cmd_stress(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include "kernel.h"
 #include "pci.h"
 #include "shell.h"
+#include "usb.h"
 #include "x86.h"
 
 static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -258,7 +259,8 @@ static void show_input(void)
 		usb++;
 		xhci += d->prog_if == 0x30;
 	}
-	kprintf("  USB: %d controllers (%d xHCI); no USB keyboard driver yet\n", usb, xhci);
+	kprintf("  USB: %d controllers (%d xHCI)\n", usb, xhci);
+	usb_describe_controllers("    "); /* usb.c: one line each, with its keyboards */
 }
 
 static void show_serial(void)

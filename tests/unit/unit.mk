@@ -17,7 +17,7 @@ UNIT_LDFLAGS := -no-pie -fsanitize=address,undefined
 UNIT_LIBS := -lcmocka
 
 # Each test, and the modules it links (kernel/, lib/, shell/, runtime/).
-UNIT_TESTS := format pmem pagetable lineedit symbols heap acpi
+UNIT_TESTS := format pmem pagetable lineedit symbols heap acpi usb
 UNIT_MODULES_format := lib/format
 UNIT_MODULES_pmem := kernel/pmem
 UNIT_MODULES_pagetable := kernel/pagetable lib/format
@@ -25,6 +25,7 @@ UNIT_MODULES_lineedit := shell/lineedit
 UNIT_MODULES_symbols := lib/symbols
 UNIT_MODULES_heap := lib/format runtime/heap
 UNIT_MODULES_acpi := kernel/acpi lib/format
+UNIT_MODULES_usb := kernel/xhci_ring kernel/hid kernel/keymap kernel/usbdesc
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/unit/test_%)
 UNIT_HEADERS := $(wildcard kernel/*.h lib/*.h shell/*.h runtime/*.h boot/*.h tests/unit/*.h)
