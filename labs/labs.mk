@@ -2,13 +2,15 @@
 #
 #   make lab LAB=name [LAB_OUT=dir]   the student tree: the project with LAB's
 #                                     solution taken out (tools/lab.py), in
-#                                     $(B)/lab-name unless LAB_OUT says where
+#                                     ../morestack-lab-name (beside this tree,
+#                                     where make clean cannot reach it) unless
+#                                     LAB_OUT says where
 #   make grade LAB=name               grade this tree's build against the lab's
 #                                     tests: each with its points, "Score: N/M"
 #       GRADE_JSON=1                  one JSON object instead (for course tools)
 #       TIMEOUT_SCALE=3               every time limit three times as long
 #   make labs-check                   every lab's regions well formed
-LAB_OUT ?= $(B)/lab-$(LAB)
+LAB_OUT ?= ../morestack-lab-$(LAB)
 
 .PHONY: lab grade labs-check
 lab:
