@@ -97,6 +97,32 @@ class Labs(unittest.TestCase):
             self.assertIn("/* LAB x: return one */\n\treturn 0;\n}", text)
             self.assertNotIn("return 1", text)
 
+    def test_hidden_tests_are_graded_and_left_out_of_the_starter(self):
+        need_image()
+        with tempfile.TemporaryDirectory(prefix="morestack-lab-") as tmp:
+            tree = os.path.join(tmp, "teacher")
+            subprocess.run(["git", "clone", "-q", TOP, tree], check=True)
+            hidden = os.path.join(tree, "labs", "switch", "hidden")
+            os.makedirs(hidden)
+            with open(os.path.join(hidden, "extra.py"), "w") as f:
+                f.write("from harness import expect_in\nfrom gradelib import points\n\n\n"
+                        "@points(3)\ndef test_help_still_lists_grow(m):\n"
+                        "    expect_in('grow DEPTH', m.cmd('help'))\n")
+            subprocess.run(["git", "-C", tree, "add", "labs"], check=True)
+            rc, res = grade(tree, "switch", IMAGE)
+            self.assertEqual(0, rc, json.dumps(res, indent=1))
+            extra = [t for t in res["tests"] if t["hidden"]]
+            self.assertEqual(["test_help_still_lists_grow"], [t["name"] for t in extra])
+            self.assertEqual((3, 3), (extra[0]["points"], extra[0]["max"]))
+            self.assertEqual(sum(t["max"] for t in res["tests"]), res["max"])
+            student = os.path.join(tmp, "student")
+            r = subprocess.run([sys.executable, os.path.join(tree, "tools", "lab.py"), "make",
+                                "switch", student], capture_output=True, text=True)
+            self.assertEqual(0, r.returncode, r.stderr)
+            self.assertTrue(os.path.isfile(os.path.join(student, "labs", "switch", "grade.py")))
+            self.assertFalse(os.path.exists(os.path.join(student, "labs", "switch", "hidden")),
+                             "the starter tree holds the hidden tests")
+
     def test_grade_names_the_labs_when_one_is_unknown(self):
         r = subprocess.run([sys.executable, GRADE_PY, "nosuchlab"], capture_output=True, text=True)
         self.assertNotEqual(0, r.returncode)
