@@ -72,6 +72,9 @@ class Labs(unittest.TestCase):
                 self.assertNotEqual(0, rc, "%s: the starter passed its grade" % lab)
                 self.assertLess(res["score"], res["max"], lab)
                 self.assertTrue(any(not t["ok"] for t in res["tests"]), lab)
+                # A failing boot's serial log is kept for the student.
+                logs = os.listdir(os.path.join(tree, "build", "labs", lab))
+                self.assertTrue(any(l.endswith(".log") for l in logs), "%s: logs %s" % (lab, logs))
 
     def test_a_broken_region_is_refused_with_its_line(self):
         with tempfile.TemporaryDirectory(prefix="morestack-lab-") as tmp:
