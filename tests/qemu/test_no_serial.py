@@ -75,13 +75,17 @@ def test_help_typed_on_the_keyboard(m):
 
 
 def test_a_command_with_every_key(m):
-    # Every printable character through the keyboard: the shell echoes the
-    # line back in its error message.
+    expect_every_key_typed(m)
+
+
+def expect_every_key_typed(m):
+    """Every printable character through the keyboard (the shell echoes the
+    line back in its error message), and Backspace taking one back. Also
+    test_usb_keyboard's, on the USB keyboard."""
     line = "".join(chr(c) for c in range(0x21, 0x7f))
     out = m.cmd(line)
     expect_equal(line + ": unknown command; type 'help' for the list", out.rstrip("\n"),
                  "the echo of the line typed")
-    # Backspace takes back a character.
     expect_re(r"^morestack \S+ \(x86-64 UEFI\)", m.cmd("versionn\b"), "version")
 
 
